@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+
+namespace Farm.Diffusion.Tokenization;
+
+/// <summary>
+/// CLIP's byte-level BPE tokenizer, reproducing transformers' slow <c>CLIPTokenizer</c> without
+/// ftfy (the path StableDiffusionPipeline takes). Thread-safe; results per pre-token are cached.
+/// </summary>
+internal sealed class ClipTokenizer
+{
+    // CLIP's merges.txt holds more lines than CLIP uses: 49152 - 256 - 2 merges after the header.
+    private const int MergeCount = 49152 - 256 - 2;
+    private const int CacheLimit = 200_000;
+
+    private readonly Dictionary<string, int> vocab;
+    private readonly Dictionary<(string, string), int> mergeRanks;
+    private readonly string[] specialTokens; // split out of the raw text first, longest first
+    private readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
+    private readonly Lazy<string[]> idToToken;
+
+    public int MaxLength { get; }
+    public int BosTokenId { get; }
+    public int EosTokenId { get; }
+    public int PadTokenId { get; }
+    public int UnknownTokenId { get; }
+    public int MaxContentTokens => MaxLength - 2;
+    public int VocabularySize => vocab.Count;
+
+    private ClipTokenizer(Dictionary<string, int> vocab, Dictionary<(string, string), int> mergeRanks,
+        SpecialTokens special, int maxLength)
+    {
+        this.vocab = vocab;
+        this.mergeRanks = mergeRanks;
+        MaxLength = maxLength;
+        BosTokenId = RequireId(special.Bos, "bos_token");
+        EosTokenId = RequireId(special.Eos, "eos_token");
+        PadTokenId = RequireId(special.Pad, "pad_token");
+        UnknownTokenId = RequireId(special.Unk, "unk_token");
+        specialTokens = special.AllForSplitting.Where(vocab.ContainsKey)
+            .Distinct(StringComparer.Ordinal).OrderByDescending(s => s.Length).ToArray();
+        // transformers seeds its BPE cache so the literals map to themselves.
+        cache[special.Bos] = [BosTokenId];
+        cache[special.Eos] = [EosTokenId];
+        idToToken = new Lazy<string[]>(() =>
+        {
+            var tokens = new string[vocab.Values.Max() + 1];
+            foreach (var (token, id) in vocab) tokens[id] = token;
+            return tokens;
+        });
+    }
+
+    /// <summary>Loads <c>vocab.json</c>, <c>merges.txt</c> and the special tokens of a tokenizer folder.</summary>
+    public static ClipTokenizer FromDirectory(string tokenizerDir)
+    {
+        var vocabPath = Path.Combine(tokenizerDir, "vocab.json");
+        var mergesPath = Path.Combine(tokenizerDir, "merges.txt");
+        if (!File.Exists(vocabPath)) throw new FileNotFoundException("tokenizer vocab.json not found", vocabPath);
+        if (!File.Exists(mergesPath)) throw new FileNotFoundException("tokenizer merges.txt not found", mergesPath);
+
+        var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath))
+            ?? throw new InvalidDataException($"{vocabPath}: expected a JSON object of token → id");
+        var ranks = ReadMerges(mergesPath);
+        var (special, maxLength) = SpecialTokens.Read(tokenizerDir);
+        return new ClipTokenizer(vocab, ranks, special, maxLength);
+    }
+
+    /// <summary>Exactly <see cref="MaxLength"/> ids: bos, up to 75 content tokens, eos, padding.</summary>
+    public int[] Encode(string text) => EncodeDetailed(text).InputIds;
+
+    public TokenizedPrompt EncodeDetailed(string text)
+    {
+        var content = EncodeWithoutPadding(text);
+        var ids = new int[MaxLength];
+        ids[0] = BosTokenId;
+        var kept = Math.Min(content.Count, MaxContentTokens);
+        for (var i = 0; i < kept; i++) ids[i + 1] = content[i];
+        ids[kept + 1] = EosTokenId;
+        for (var i = kept + 2; i < MaxLength; i++) ids[i] = PadTokenId;
+        return new TokenizedPrompt(ids, content.Count, MaxContentTokens);
+    }
+
+    /// <summary>The content token ids, untruncated and without bos / eos / padding.</summary>
+    public List<int> EncodeWithoutPadding(string text)
+    {
+        var ids = new List<int>();
+        var pieceStart = 0;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var special = MatchSpecial(text, i);
+            if (special is null) { i++; continue; }
+            if (i > pieceStart) EncodeOrdinaryText(text[pieceStart..i], ids);
+            ids.Add(vocab[special]);
+            i += special.Length;
+            pieceStart = i;
+        }
+        if (pieceStart < text.Length) EncodeOrdinaryText(text[pieceStart..], ids);
+        return ids;
+    }
+
+    /// <summary>The vocabulary string of an id (byte-level alphabet, <c>&lt;/w&gt;</c> marks word ends).</summary>
+    public string TokenText(int id) =>
+        id >= 0 && id < idToToken.Value.Length ? idToToken.Value[id] ?? "" : "";
+
+    private string? MatchSpecial(string text, int at)
+    {
+        foreach (var token in specialTokens)
+        {
+            if (string.CompareOrdinal(text, at, token, 0, token.Length) == 0) return token;
+        }
+        return null;
+    }
+
+    private void EncodeOrdinaryText(string text, List<int> ids)
+    {
+        foreach (var word in BasicTextNormalizer.Words(text))
+        {
+            var i = 0;
+            while (i < word.Length)
+            {
+                var length = PreTokenLength(word, i);
+                var piece = word.Substring(i, length);
+                i += length;
+                if (!cache.TryGetValue(piece, out var pieceIds))
+                {
+                    pieceIds = Bpe(piece);
+                    if (cache.Count < CacheLimit) cache.TryAdd(piece, pieceIds);
+                }
+                ids.AddRange(pieceIds);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The length of the next match of CLIP's pattern
+    /// <c>&lt;|startoftext|&gt;|&lt;|endoftext|&gt;|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+</c>
+    /// (IGNORECASE) inside a whitespace-free word. Hand-written rather than a .NET Regex because
+    /// .NET classifies UTF-16 code units, so letters outside the BMP would land in the wrong class.
+    /// </summary>
+    internal static int PreTokenLength(string word, int at)
+    {
+        var rest = word.AsSpan(at);
+        if (rest.StartsWith("<|startoftext|>", StringComparison.OrdinalIgnoreCase)) return "<|startoftext|>".Length;
+        if (rest.StartsWith("<|endoftext|>", StringComparison.OrdinalIgnoreCase)) return "<|endoftext|>".Length;
+        if (rest[0] == '\'' && rest.Length > 1)
+        {
+            if (rest.Length > 2 && IsContraction2(rest[1], rest[2])) return 3;
+            if (FoldsTo(rest[1], 's') || FoldsTo(rest[1], 't') || FoldsTo(rest[1], 'm') || FoldsTo(rest[1], 'd')) return 2;
+        }
+
+        Rune.DecodeFromUtf16(rest, out var first, out var firstLength);
+        if (Rune.IsLetter(first))
+        {
+            var n = firstLength;
+            while (n < rest.Length && Rune.DecodeFromUtf16(rest[n..], out var r, out var len) == System.Buffers.OperationStatus.Done && Rune.IsLetter(r)) n += len;
+            return n;
+        }
+        if (Rune.IsNumber(first)) return firstLength;
+
+        var m = firstLength;
+        while (m < rest.Length)
+        {
+            Rune.DecodeFromUtf16(rest[m..], out var r, out var len);
+            if (Rune.IsLetter(r) || Rune.IsNumber(r) || Rune.IsWhiteSpace(r)) break;
+            m += len;
+        }
+        return m;
+    }
+
+    private static bool IsContraction2(char a, char b) =>
+        FoldsTo(a, 'r') && FoldsTo(b, 'e') || FoldsTo(a, 'v') && FoldsTo(b, 'e') || FoldsTo(a, 'l') && FoldsTo(b, 'l');
+
+    // Simple case folding as Python's regex IGNORECASE applies it (ſ folds to s, K-sign to k).
+    private static bool FoldsTo(char c, char lower) =>
+        c == lower || c == char.ToUpperInvariant(lower) || lower == 's' && c == '\u017F' || lower == 'k' && c == '\u212A';
+
+    private int[] Bpe(string piece)
+    {
+        var bytes = Encoding.UTF8.GetBytes(piece);
+        var word = new List<string>(bytes.Length);
+        for (var b = 0; b < bytes.Length; b++)
+        {
+            var symbol = ByteLevelAlphabet.ByteToChar[bytes[b]].ToString();
+            word.Add(b == bytes.Length - 1 ? symbol + "</w>" : symbol);
+        }
+
+        while (word.Count > 1)
+        {
+            var bestRank = int.MaxValue;
+            (string, string) best = default;
+            for (var i = 0; i < word.Count - 1; i++)
+            {
+                if (mergeRanks.TryGetValue((word[i], word[i + 1]), out var rank) && rank < bestRank)
+                {
+                    bestRank = rank;
+                    best = (word[i], word[i + 1]);
+                }
+            }
+            if (bestRank == int.MaxValue) break;
+
+            // Merge every non-overlapping occurrence, left to right, like transformers' loop.
+            var merged = new List<string>(word.Count);
+            for (var i = 0; i < word.Count; i++)
+            {
+                if (i < word.Count - 1 && word[i] == best.Item1 && word[i + 1] == best.Item2)
+                {
+                    merged.Add(best.Item1 + best.Item2);
+                    i++;
+                }
+                else
+                {
+                    merged.Add(word[i]);
+                }
+            }
+            word = merged;
+        }
+
+        var ids = new int[word.Count];
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = vocab.TryGetValue(word[i], out var id) ? id : UnknownTokenId;
+        return ids;
+    }
+
+    private int RequireId(string token, string what) =>
+        vocab.TryGetValue(token, out var id)
+            ? id
+            : throw new InvalidDataException($"tokenizer {what} '{token}' is not in vocab.json");
+
+    private static Dictionary<(string, string), int> ReadMerges(string path)
+    {
+        // Python: read().strip().split("\n")[1 : 48895]: the first line is the "#version" header.
+        var lines = File.ReadAllText(path).Trim().Split('\n');
+        var ranks = new Dictionary<(string, string), int>(MergeCount);
+        var count = Math.Min(lines.Length - 1, MergeCount);
+        for (var i = 0; i < count; i++)
+        {
+            var parts = lines[i + 1].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length != 2) throw new InvalidDataException($"{path}:{i + 2}: expected two symbols per merge");
+            ranks[(parts[0], parts[1])] = i;
+        }
+        return ranks;
+    }
+}
