@@ -22,8 +22,4 @@ internal static class ByteLevelAlphabet
         }
         return map;
     }
-
-    /// <summary>The inverse map, for turning BPE token strings back into bytes.</summary>
-    public static readonly Dictionary<char, byte> CharToByte =
-        Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
 }
