@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Local RabbitMQ, Redis and s3rver as plain background processes on 127.0.0.1.
+#
+#   services.sh start  [--dir DIR] [--auto-ports] [--ephemeral] [--owner-pid PID] [--quiet]
+#   services.sh stop   [--dir DIR]
+#   services.sh status [--dir DIR]
+#   services.sh rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues ARGS... [--dir DIR]
+#
+# DIR defaults to .farm/services (the developer set, fixed ports, persistent data).
+# --auto-ports picks free loopback ports (test sets); --ephemeral removes DIR on stop;
+# --owner-pid stops the set (and removes it, when ephemeral) once that process is gone,
+# so a test run that is killed still leaves nothing behind.
+# After start, DIR/services.env holds the connection settings (FARM_RABBITMQ_URL, ...).
+#
+# No system service is used or touched: each set has its own Erlang node name, epmd,
+# cookie, data and logs under DIR, and `stop` ends exactly the pids it recorded.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Developer-set ports: chosen next to, never on, the system defaults
+# (AMQP 5672, dist 25672, epmd 4369, Redis 6379) so a system broker can coexist.
+DEFAULT_AMQP=5682 DEFAULT_DIST=25682 DEFAULT_EPMD=4379 DEFAULT_REDIS=6389 DEFAULT_S3=5900
+BUCKET=farm
+S3_KEY=S3RVER S3_SECRET=S3RVER   # s3rver's fixed credentials
+
+cmd=${1:-status}; shift || true
+dir="$FARM_STATE/services" auto_ports=false ephemeral=false owner_pid="" quiet=false
+rest=()
+while (($#)); do
+  case $1 in
+    --dir) dir=$2; shift 2 ;;
+    --auto-ports) auto_ports=true; shift ;;
+    --ephemeral) ephemeral=true; shift ;;
+    --owner-pid) owner_pid=$2; shift 2 ;;
+    --quiet) quiet=true; shift ;;
+    *) rest+=("$1"); shift ;;
+  esac
+done
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+log() { $quiet || say "$@"; }
+
+RABBIT_SBIN=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin 2>/dev/null | sort -V | tail -1 || true)
+
+# ---- ports -----------------------------------------------------------------------------
+load_ports() {
+  if [[ -f $dir/ports ]]; then
+    # shellcheck disable=SC1091
+    source "$dir/ports"
+  else
+    AMQP=$DEFAULT_AMQP DIST=$DEFAULT_DIST EPMD=$DEFAULT_EPMD REDIS=$DEFAULT_REDIS S3=$DEFAULT_S3
+  fi
+}
+
+pick_free_port() { # avoids the kernel's ephemeral range (32768+) and ports already taken
+  local p taken=" $* "
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    [[ $taken == *" $p "* ]] && continue
+    port_open "$p" && continue
+    printf '%s\n' "$p"; return 0
+  done
+  die "services: no free loopback port found"
+}
+
+choose_ports() {
+  if [[ -f $dir/ports ]] && any_running; then load_ports; return; fi
+  if $auto_ports; then
+    AMQP=$(pick_free_port); DIST=$(pick_free_port "$AMQP"); EPMD=$(pick_free_port "$AMQP" "$DIST")
+    REDIS=$(pick_free_port "$AMQP" "$DIST" "$EPMD"); S3=$(pick_free_port "$AMQP" "$DIST" "$EPMD" "$REDIS")
+  else
+    AMQP=$DEFAULT_AMQP DIST=$DEFAULT_DIST EPMD=$DEFAULT_EPMD REDIS=$DEFAULT_REDIS S3=$DEFAULT_S3
+  fi
+  printf 'AMQP=%s\nDIST=%s\nEPMD=%s\nREDIS=%s\nS3=%s\n' "$AMQP" "$DIST" "$EPMD" "$REDIS" "$S3" >"$dir/ports"
+}
+
+any_running() {
+  local f
+  for f in epmd rabbitmq redis s3rver watcher; do pidfile_alive "$dir/$f.pid" >/dev/null && return 0; done
+  return 1
+}
+
+write_env() {
+  cat >"$dir/services.env" <<EOF
+FARM_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$AMQP/
+FARM_REDIS=127.0.0.1:$REDIS
+FARM_S3_URL=http://127.0.0.1:$S3
+FARM_S3_BUCKET=$BUCKET
+FARM_S3_ACCESS_KEY=$S3_KEY
+FARM_S3_SECRET_KEY=$S3_SECRET
+EOF
+}
+
+# ---- readiness probes ------------------------------------------------------------------
+# AMQP: send the 0-9-1 protocol header; a ready broker answers with a method frame (type 1,
+# Connection.Start). RabbitMQ opens its listener only at the end of boot, so this means ready.
+amqp_ready() {
+  [[ $(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'AMQP\x00\x00\x09\x01' >&3 && head -c 1 <&3" 2>/dev/null \
+    | od -An -tx1 | tr -d ' \n') == 01 ]]
+}
+redis_ready() { [[ $(timeout 3 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
+s3_ready() { # the bucket must exist too: HEAD on it answers 200
+  [[ $(curl -s -o /dev/null -m 3 -I -w '%{http_code}' "http://127.0.0.1:$1/$BUCKET" 2>/dev/null) == 200 ]]
+}
+
+wait_ready() { # NAME PIDFILE LOG TIMEOUT PROBE ARGS...
+  local name=$1 pidfile=$2 logf=$3 timeout=$4 i; shift 4
+  for ((i = 0; i < timeout * 4; i++)); do
+    if "$@"; then log "  $name ready"; return 0; fi
+    if ! pidfile_alive "$pidfile" >/dev/null; then
+      say "farm: $name exited during start; last lines of $logf:"; tail -n 30 "$logf" >&2 || true
+      return 1
+    fi
+    sleep 0.25
+  done
+  say "farm: $name did not answer within ${timeout}s; last lines of $logf:"; tail -n 30 "$logf" >&2 || true
+  return 1
+}
+
+# ---- start -----------------------------------------------------------------------------
+spawn() { # PIDFILE LOG CMD... : detached from our session so Ctrl-C here does not reach it
+  local pidfile=$1 logf=$2; shift 2
+  setsid "$@" </dev/null >>"$logf" 2>&1 &
+  write_pidfile "$pidfile" $!
+}
+
+start_rabbitmq() {
+  local r=$dir/rabbitmq
+  [[ -n $RABBIT_SBIN ]] || die "services: rabbitmq-server is not installed (run ./farm test or scripts/setup.sh)"
+  mkdir -p "$r/home" "$r/mnesia" "$r/log"
+  # Our own cookie: HOME points here so the CLI tools and the node agree without /var/lib/rabbitmq.
+  if [[ ! -f $r/home/.erlang.cookie ]]; then
+    (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr 'a-f0-9' 'A-P' >"$r/home/.erlang.cookie")
+    chmod 400 "$r/home/.erlang.cookie"
+  fi
+  cat >"$r/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$AMQP
+log.console = false
+log.file.level = info
+EOF
+  : >"$r/rabbitmq-env.conf"                   # keep /etc/rabbitmq/rabbitmq-env.conf out
+  echo '[].' >"$r/enabled_plugins"           # no management plugin locally
+  export HOME=$r/home
+  export RABBITMQ_NODENAME=$NODE
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP RABBITMQ_DIST_PORT=$DIST
+  export ERL_EPMD_PORT=$EPMD ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_MNESIA_BASE=$r/mnesia RABBITMQ_LOG_BASE=$r/log
+  export RABBITMQ_CONFIG_FILE=$r/rabbitmq.conf RABBITMQ_CONF_ENV_FILE=$r/rabbitmq-env.conf
+  export RABBITMQ_ADVANCED_CONFIG_FILE=$r/advanced.config RABBITMQ_ENABLED_PLUGINS_FILE=$r/enabled_plugins
+  export RABBITMQ_PID_FILE=$r/beam.pid
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # epmd is started by us (not by erl's -daemon fork) so its pid is known and stop can end it.
+  if ! pidfile_alive "$dir/epmd.pid" >/dev/null; then
+    spawn "$dir/epmd.pid" "$r/log/epmd.log" epmd -port "$EPMD" -address 127.0.0.1
+    for _ in $(seq 40); do port_open "$EPMD" && break; sleep 0.1; done
+  fi
+  spawn "$dir/rabbitmq.pid" "$r/log/stdout.log" "$RABBIT_SBIN/rabbitmq-server"
+}
+
+start_redis() {
+  local d=$dir/redis persist=(--appendonly yes --appendfsync everysec)
+  $ephemeral && persist=(--appendonly no --save "")
+  mkdir -p "$d"
+  spawn "$dir/redis.pid" "$d/redis.log" redis-server --bind 127.0.0.1 --port "$REDIS" --dir "$d" \
+    --daemonize no --protected-mode yes --logfile "" "${persist[@]}"
+}
+
+start_s3rver() {
+  local d=$dir/s3 js=$FARM_TOOLS/node_modules/s3rver/bin/s3rver.js
+  [[ -f $js ]] || die "services: s3rver is not installed in $FARM_TOOLS (run ./farm test or scripts/setup.sh)"
+  mkdir -p "$d/data"
+  spawn "$dir/s3rver.pid" "$d/s3rver.log" node "$js" --address 127.0.0.1 --port "$S3" \
+    --directory "$d/data" --configure-bucket "$BUCKET" --silent
+}
+
+start_watcher() { # stops the set once the owner process is gone, however it ended
+  [[ -n $owner_pid ]] || return 0
+  stop_pidfile "$dir/watcher.pid" 1
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop --dir "$3"' \
+    farm-services-watcher "$owner_pid" "${BASH_SOURCE[0]}" "$dir" </dev/null >>"$dir/watcher.log" 2>&1 &
+  write_pidfile "$dir/watcher.pid" $!
+}
+
+do_start() {
+  ((${#rest[@]} == 0)) || die "services: unknown option ${rest[0]}"
+  choose_ports
+  $ephemeral && : >"$dir/.ephemeral"
+  NODE="farm-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)@localhost"
+  log "starting services in $dir"
+  # Start all three, then wait: RabbitMQ's boot (~5-10 s) overlaps the others.
+  pidfile_alive "$dir/rabbitmq.pid" >/dev/null || (start_rabbitmq)
+  pidfile_alive "$dir/redis.pid" >/dev/null || start_redis
+  pidfile_alive "$dir/s3rver.pid" >/dev/null || start_s3rver
+  local ok=true
+  wait_ready "rabbitmq (amqp 127.0.0.1:$AMQP)" "$dir/rabbitmq.pid" "$dir/rabbitmq/log/stdout.log" 90 amqp_ready "$AMQP" || ok=false
+  wait_ready "redis (127.0.0.1:$REDIS)" "$dir/redis.pid" "$dir/redis/redis.log" 30 redis_ready "$REDIS" || ok=false
+  wait_ready "s3rver (http://127.0.0.1:$S3, bucket $BUCKET)" "$dir/s3rver.pid" "$dir/s3/s3rver.log" 30 s3_ready "$S3" || ok=false
+  if ! $ok; then do_stop; die "services: start failed (see messages above)"; fi
+  write_env
+  start_watcher
+  log "settings written to $dir/services.env"
+}
+
+# ---- stop / status ---------------------------------------------------------------------
+do_stop() {
+  local beam
+  [[ -d $dir ]] || return 0
+  stop_pidfile "$dir/s3rver.pid" 10
+  stop_pidfile "$dir/redis.pid" 10
+  # The rabbitmq-server wrapper turns TERM into a clean shutdown of its beam child;
+  # the beam pid file is checked after in case the wrapper went first.
+  beam=$(cat "$dir/rabbitmq/beam.pid" 2>/dev/null || true)
+  stop_pidfile "$dir/rabbitmq.pid" 30
+  if [[ -n $beam ]] && [[ $( { tr '\0' ' ' <"/proc/$beam/cmdline"; } 2>/dev/null) == *"$dir/rabbitmq"* ]]; then
+    kill -TERM "$beam" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$beam" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$beam" 2>/dev/null || true
+  fi
+  stop_pidfile "$dir/epmd.pid" 5
+  rm -f "$dir/services.env" "$dir/rabbitmq/beam.pid"
+  # The watcher may be the one running this stop: then it simply exits afterwards.
+  if [[ $(pidfile_alive "$dir/watcher.pid" || true) != "$$" ]]; then stop_pidfile "$dir/watcher.pid" 1; fi
+  rm -f "$dir/watcher.pid"
+  if [[ -f $dir/.ephemeral ]]; then rm -rf "$dir"; fi
+  log "services in $dir stopped"
+}
+
+do_status() {
+  local up=0 name pidfile port
+  load_ports
+  for name in rabbitmq redis s3rver; do
+    pidfile=$dir/$name.pid
+    case $name in rabbitmq) port=$AMQP ;; redis) port=$REDIS ;; s3rver) port=$S3 ;; esac
+    if pid=$(pidfile_alive "$pidfile") && port_open "$port"; then
+      printf '%-9s up    127.0.0.1:%s (pid %s)\n' "$name" "$port" "$pid"; up=$((up + 1))
+    else
+      printf '%-9s down  127.0.0.1:%s\n' "$name" "$port"
+    fi
+  done
+  [[ -f $dir/services.env ]] && printf 'settings: %s\n' "$dir/services.env"
+  ((up == 3))
+}
+
+rabbit_env() { # for the CLI tools: same cookie, epmd and node as the running set
+  load_ports
+  export HOME=$dir/rabbitmq/home ERL_EPMD_PORT=$EPMD
+  export RABBITMQ_NODENAME="farm-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)@localhost"
+}
+
+case $cmd in
+  start) do_start ;;
+  rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues) # e.g. ./farm services rabbitmqctl list_queues
+    rabbit_env; exec "$RABBIT_SBIN/$cmd" -n "$RABBITMQ_NODENAME" "${rest[@]}" ;;
+  stop) do_stop ;;
+  status) do_status ;;
+  *) die "services: unknown command '$cmd' (start|stop|status|rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues)" ;;
+esac
