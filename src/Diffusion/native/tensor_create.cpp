@@ -37,7 +37,6 @@ FT_EXPORT void ft_generator_free(at::Generator* generator) { delete generator; }
 // Standard normal float32 samples on the CPU, drawn exactly as torch.randn(shape, generator=g).
 FT_EXPORT int ft_tensor_randn(const int64_t* shape, int ndim, at::Generator* generator, ft_tensor* out) {
   return ft::guard([&] {
-    std::lock_guard<std::mutex> lock(generator->mutex());
     ft::put(out, at::randn(ft::dims(shape, ndim), *generator, at::TensorOptions().dtype(at::kFloat)));
   });
 }
