@@ -10,7 +10,7 @@ namespace Farm.Diffusion.Imaging;
 /// <c>parameters</c> text (so existing tools show it) and as exact JSON under <c>farm</c>
 /// (which is what we parse back).
 /// </summary>
-internal sealed record GenerationMetadata
+public sealed record GenerationMetadata
 {
     public const string A1111Keyword = "parameters";
     public const string JsonKeyword = "farm";

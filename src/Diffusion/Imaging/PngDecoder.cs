@@ -5,13 +5,13 @@ using Farm.Diffusion.Imaging.Png;
 namespace Farm.Diffusion.Imaging;
 
 /// <summary>A decoded PNG: the pixels and the text chunks (keyword → text; a later duplicate wins).</summary>
-internal sealed record DecodedPng(RgbImage Image, IReadOnlyDictionary<string, string> Text);
+public sealed record DecodedPng(RgbImage Image, IReadOnlyDictionary<string, string> Text);
 
 /// <summary>
 /// Reads non-interlaced PNGs: gray (1/2/4/8-bit), gray+alpha, RGB, RGBA (8-bit) and palette
 /// (1/2/4/8-bit, expanded to RGB, or RGBA when tRNS is present). Unknown ancillary chunks are skipped.
 /// </summary>
-internal static class PngDecoder
+public static class PngDecoder
 {
     public static DecodedPng Decode(Stream stream) => PngReaderCore.Read(stream, decodePixels: true);
 

@@ -5,7 +5,7 @@ using Farm.Diffusion.Imaging.Png;
 namespace Farm.Diffusion.Imaging;
 
 /// <summary>Writes 8-bit gray, gray+alpha, RGB or RGBA PNGs (non-interlaced) with optional text chunks.</summary>
-internal static class PngEncoder
+public static class PngEncoder
 {
     public static void Encode(RgbImage image, Stream stream, IEnumerable<KeyValuePair<string, string>>? text = null)
     {

@@ -4,7 +4,7 @@ namespace Farm.Diffusion.Imaging;
 /// An 8-bit image, row-major HWC (the layout of diffusers' <c>image_uint8</c>). Channels: 1 gray,
 /// 2 gray+alpha, 3 RGB, 4 RGBA.
 /// </summary>
-internal sealed class RgbImage
+public sealed class RgbImage
 {
     public int Width { get; }
     public int Height { get; }
