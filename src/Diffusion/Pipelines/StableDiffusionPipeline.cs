@@ -1,28 +1,209 @@
+using System.Diagnostics;
+using Farm.Diffusion.Imaging;
+using Farm.Diffusion.Models;
+using Farm.Diffusion.Models.Clip;
+using Farm.Diffusion.Models.Unet;
+using Farm.Diffusion.Models.Vae;
+using Farm.Diffusion.Schedulers;
+using Farm.Diffusion.Tokenization;
+using Farm.Diffusion.Torch;
+
 namespace Farm.Diffusion.Pipelines;
 
 /// <summary>
-/// A warm Stable Diffusion pipeline (text encoder, UNet, VAE, tokenizer) loaded once from a diffusers folder.
+/// A warm Stable Diffusion pipeline (tokenizer, text encoder, UNet, VAE) loaded once from a diffusers folder,
+/// following diffusers' StableDiffusionPipeline step for step so the same seed gives the same image.
 /// One render at a time per instance.
 /// </summary>
 public sealed class StableDiffusionPipeline : IDisposable
 {
-    private StableDiffusionPipeline(string modelDir) => ModelDir = modelDir;
+    private readonly ClipTokenizer tokenizer;
+    private readonly ClipTextModel textEncoder;
+    private readonly UNet2DConditionModel unet;
+    private readonly AutoencoderKL vae;
+    private readonly SchedulerConfig schedulerConfig;
+    private readonly Lazy<string> modelHash;
+
+    private StableDiffusionPipeline(ModelIndex index, PipelineOptions options, ClipTokenizer tokenizer, ClipTextModel textEncoder,
+        UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
+    {
+        ModelDir = index.Directory;
+        Options = options;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.unet = unet;
+        this.vae = vae;
+        this.schedulerConfig = schedulerConfig;
+        modelHash = new Lazy<string>(index.ComputeHash);
+    }
 
     public string ModelDir { get; }
+
+    public PipelineOptions Options { get; }
 
     /// <summary>The folder name, which is the name workers announce.</summary>
     public string ModelName => Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelDir));
 
-    public string ModelHash => throw new NotImplementedException("engine pipeline lands with the engine core issue");
+    /// <summary>Short hash of the weights, written into every image's metadata.</summary>
+    public string ModelHash => modelHash.Value;
 
-    public static StableDiffusionPipeline Load(string modelDir, PipelineOptions? options = null) =>
-        throw new NotImplementedException("engine pipeline lands with the engine core issue");
+    /// <summary>Pixels per latent cell (8 for SD).</summary>
+    public int VaeScaleFactor => vae.ScaleFactor;
 
-    /// <summary>Renders one image per seed; throws OperationCanceledException when the callback returns false or the token fires.</summary>
+    public int DefaultSize => unet.Config.SampleSize * VaeScaleFactor;
+
+    public static StableDiffusionPipeline Load(string modelDir, PipelineOptions? options = null)
+    {
+        options ??= new PipelineOptions();
+        Precision.EnsureSupported(options.Device, options.DType);
+        torch.set_num_threads(options.Threads ?? Environment.ProcessorCount);
+        var index = ModelIndex.Load(modelDir);
+        var tokenizer = ClipTokenizer.FromDirectory(index.TokenizerDir);
+        var schedulerConfig = SchedulerConfig.FromJson(index.SchedulerConfigPath);
+        var textEncoder = LoadComponent(new ClipTextModel(ClipTextConfig.FromJson(index.TextEncoder.ConfigPath)), index.TextEncoder.WeightsPath, options);
+        var unet = LoadComponent(new UNet2DConditionModel(UNet2DConditionConfig.FromJson(index.Unet.ConfigPath)), index.Unet.WeightsPath, options);
+        var vae = LoadComponent(new AutoencoderKL(AutoencoderKLConfig.FromJson(index.Vae.ConfigPath)), index.Vae.WeightsPath, options);
+        return new StableDiffusionPipeline(index, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
+    }
+
+    private static T LoadComponent<T>(T module, string weightsPath, PipelineOptions options) where T : Module
+    {
+        try
+        {
+            using var weights = Weights.SafetensorsWeights.Open(weightsPath);
+            module.Load(weights, options.DType, options.Device);
+            return module;
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Renders one image per seed in one batch; throws OperationCanceledException when the callback returns false or the token fires.</summary>
     public IReadOnlyList<RenderedImage> Render(RenderRequest request, Func<StepProgress, bool>? onStep = null, CancellationToken cancellation = default) =>
-        throw new NotImplementedException("engine pipeline lands with the engine core issue");
+        Render(request, Enumerable.Repeat(request.Prompt, request.Seeds.Count).ToList(), onStep, cancellation, observeLatents: null);
+
+    /// <summary>As <see cref="Render(RenderRequest, Func{StepProgress, bool}?, CancellationToken)"/> with one prompt per seed (diffusers' list-of-prompts call).</summary>
+    /// <paramref name="observeLatents"/> sees the latents entering the loop (step -1) and after every step, as diffusers' callback_on_step_end.
+    internal IReadOnlyList<RenderedImage> Render(RenderRequest request, IReadOnlyList<string> prompts, Func<StepProgress, bool>? onStep,
+        CancellationToken cancellation, Action<int, Tensor>? observeLatents)
+    {
+        var (width, height) = RequestValidation.Validate(request, this);
+        var clock = Stopwatch.StartNew();
+        using var scheduler = Schedulers.Schedulers.Create(request.Scheduler, schedulerConfig);
+        var generators = request.Seeds.Select(s => new Generator(unchecked((ulong)s))).ToList();
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            var guided = request.GuidanceScale > 1.0;
+            var promptEmbeds = EncodePrompts(prompts, request.NegativePrompt, guided);
+            scheduler.SetTimesteps(request.Steps);
+            var latents = InitialLatents(generators, height / VaeScaleFactor, width / VaeScaleFactor, scheduler.InitNoiseSigma);
+            observeLatents?.Invoke(-1, latents);
+            var timesteps = scheduler.Timesteps;
+            for (var i = 0; i < timesteps.Length; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                latents = Denoise(latents, timesteps[i], promptEmbeds, request.GuidanceScale, guided, scheduler, generators);
+                observeLatents?.Invoke(i, latents);
+                if (onStep is not null && !onStep(new StepProgress(i + 1, timesteps.Length, clock.Elapsed)))
+                    throw new OperationCanceledException("render stopped by its step callback");
+            }
+            var images = Decode(latents);
+            return images.Select((image, i) => new RenderedImage(request.Seeds[i], image, Metadata(request, prompts[i], request.Seeds[i], image))).ToList();
+        }
+        finally
+        {
+            foreach (var g in generators) g.Dispose();
+        }
+    }
+
+    /// <summary>One randn([1, C, h, w]) per image from its own generator, then cat, times the scheduler's initial sigma.</summary>
+    private Tensor InitialLatents(IReadOnlyList<Generator> generators, int latentHeight, int latentWidth, double initNoiseSigma)
+    {
+        using var scope = torch.NewDisposeScope();
+        var noise = Noise.PerImage(generators, [1, unet.Config.InChannels, latentHeight, latentWidth]);
+        var latents = (noise * initNoiseSigma).to(Options.Device);
+        return scope.MoveToOuter(latents);
+    }
+
+    /// <summary>prompt_embeds as diffusers builds them: cat([negative, positive]) with guidance, positive alone without.</summary>
+    internal Tensor EncodePrompts(IReadOnlyList<string> prompts, string negativePrompt, bool guided)
+    {
+        using var scope = torch.NewDisposeScope();
+        var positive = Encode(prompts);
+        if (!guided) return scope.MoveToOuter(positive);
+        var negative = Encode(Enumerable.Repeat(negativePrompt, prompts.Count).ToList());
+        return scope.MoveToOuter(torch.cat([negative, positive], 0));
+    }
+
+    private Tensor Encode(IReadOnlyList<string> texts)
+    {
+        using var scope = torch.NewDisposeScope();
+        var ids = texts.SelectMany(t => tokenizer.Encode(t).Select(id => (long)id)).ToArray();
+        var input = torch.tensor(ids, texts.Count, tokenizer.MaxLength).to(Options.Device);
+        var hidden = textEncoder.Forward(input);
+        return scope.MoveToOuter(hidden);
+    }
+
+    private Tensor Denoise(Tensor latents, float t, Tensor promptEmbeds, double guidanceScale, bool guided, IScheduler scheduler, IReadOnlyList<Generator> generators)
+    {
+        using var scope = torch.NewDisposeScope();
+        var modelInput = guided ? torch.cat([latents, latents], 0) : latents;
+        modelInput = scheduler.ScaleModelInput(modelInput, t);
+        var eps = PredictNoise(modelInput, t, promptEmbeds);
+        if (guided)
+        {
+            var halves = eps.chunk(2, 0);
+            eps = halves[0] + (halves[1] - halves[0]) * guidanceScale;
+        }
+        var next = scheduler.Step(eps, t, latents, generators);
+        return scope.MoveToOuter(next);
+    }
+
+    internal Tensor PredictNoise(Tensor modelInput, float t, Tensor promptEmbeds)
+    {
+        using var scope = torch.NewDisposeScope();
+        var timestep = torch.scalar(t).to(Options.Device);
+        var eps = unet.Forward(modelInput.to(Options.DType), timestep, promptEmbeds).to(ScalarType.Float32);
+        return scope.MoveToOuter(eps);
+    }
+
+    /// <summary>VAE decode of the final latents to 8-bit RGB, as diffusers' postprocess and PIL conversion.</summary>
+    internal IReadOnlyList<RgbImage> Decode(Tensor latents)
+    {
+        using var scope = torch.NewDisposeScope();
+        var decoded = vae.Decode((latents / vae.ScalingFactor).to(Options.DType)).to(ScalarType.Float32);
+        var pixels = ImageTensors.ToUInt8(decoded);
+        return ImageTensors.ToImages(pixels);
+    }
+
+    private GenerationMetadata Metadata(RenderRequest request, string prompt, long seed, RgbImage image) => new()
+    {
+        Prompt = prompt,
+        NegativePrompt = request.NegativePrompt,
+        Steps = request.Steps,
+        Sampler = request.Scheduler,
+        CfgScale = request.GuidanceScale,
+        Seed = seed,
+        Width = image.Width,
+        Height = image.Height,
+        ModelName = ModelName,
+        ModelHash = ModelHash,
+        EngineVersion = EngineInfo.Version,
+        Strength = request.InitImage is null ? null : request.Strength,
+        InitImageHash = request.InitImage is null ? null : ImageTensors.Hash(request.InitImage),
+        Masked = request.Mask is null ? null : true,
+        DType = Options.DType.ShortName(),
+        Device = Options.Device.ToString(),
+    };
 
     public void Dispose()
     {
+        textEncoder.Dispose();
+        unet.Dispose();
+        vae.Dispose();
     }
 }
