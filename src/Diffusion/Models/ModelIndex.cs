@@ -47,13 +47,15 @@ internal sealed class ModelIndex
     /// <summary>The first 10 hex digits of <see cref="Hash"/>, the length of A1111's short model hash.</summary>
     public string ShortHash => Hash[..10];
 
-    private static readonly (string Name, string[] Classes, string[] RequiredFiles, bool HasWeights, string WeightsStem)[] Expected =
+    // Per component: supported classes (empty: any, the scheduler factory decides), the config file (null: none
+    // required), other required files, and the weights file stem (null: no weights).
+    private static readonly (string Name, string[] Classes, string? Config, string[] Required, string? WeightsStem)[] Expected =
     [
-        ("unet", ["UNet2DConditionModel"], ["config.json"], true, "diffusion_pytorch_model"),
-        ("vae", ["AutoencoderKL"], ["config.json"], true, "diffusion_pytorch_model"),
-        ("text_encoder", ["CLIPTextModel"], ["config.json"], true, "model"),
-        ("tokenizer", ["CLIPTokenizer", "CLIPTokenizerFast"], ["vocab.json", "merges.txt"], false, ""),
-        ("scheduler", [], ["scheduler_config.json"], false, ""),
+        ("unet", ["UNet2DConditionModel"], "config.json", [], "diffusion_pytorch_model"),
+        ("vae", ["AutoencoderKL"], "config.json", [], "diffusion_pytorch_model"),
+        ("text_encoder", ["CLIPTextModel"], "config.json", [], "model"),
+        ("tokenizer", ["CLIPTokenizer", "CLIPTokenizerFast"], null, ["vocab.json", "merges.txt"], null),
+        ("scheduler", [], "scheduler_config.json", [], null),
     ];
 
     /// <summary>
@@ -94,7 +96,7 @@ internal sealed class ModelIndex
         }
 
         var components = new Dictionary<string, ModelComponent>(StringComparer.Ordinal);
-        foreach (var (name, allowed, requiredFiles, hasWeights, stem) in Expected)
+        foreach (var (name, allowed, config, required, stem) in Expected)
         {
             var componentDir = Path.Combine(dir, name);
             if (!classes.TryGetValue(name, out var entry) || entry is null)
@@ -110,18 +112,18 @@ internal sealed class ModelIndex
                 problems.Add($"{name}/ folder is missing");
                 continue;
             }
-            foreach (var file in requiredFiles)
+            foreach (var file in config is null ? required : required.Prepend(config))
                 if (!File.Exists(Path.Combine(componentDir, file)))
                     problems.Add($"{name}/{file} is missing");
 
             string? weights = null;
-            if (hasWeights)
+            if (stem is not null)
             {
                 weights = FindWeights(componentDir, stem, variant, out var problem);
                 if (problem is not null) problems.Add($"{name}/: {problem}");
             }
             components[name] = new ModelComponent(name, library, className, componentDir,
-                requiredFiles.Length > 0 ? Path.Combine(componentDir, requiredFiles[0]) : null, weights);
+                config is null ? null : Path.Combine(componentDir, config), weights);
         }
 
         if (problems.Count > 0) throw new ModelIndexException(dir, problems);
@@ -174,7 +176,10 @@ internal sealed class ModelIndex
     }
 }
 
-/// <summary>One component folder: its library and class from model_index.json, its config and weights files.</summary>
+/// <summary>
+/// One component folder: its library and class from model_index.json, its config file (null for the tokenizer,
+/// whose files are read from <see cref="Directory"/>) and its weights file (null for tokenizer and scheduler).
+/// </summary>
 internal sealed record ModelComponent(string Name, string Library, string ClassName, string Directory, string? ConfigPath, string? WeightsPath);
 
 /// <summary>A model folder that cannot be used; <see cref="Problems"/> holds one line per problem.</summary>

@@ -9,7 +9,7 @@ namespace Farm.Diffusion.Models;
 /// <c>&lt;/w&gt;</c> word-end forms (so any UTF-8 text tokenizes without unknowns), merges learnt by plain BPE
 /// training on a short weighted list of common prompt words (each ends up as one token), then
 /// <c>&lt;|startoftext|&gt;</c> and <c>&lt;|endoftext|&gt;</c>. Same layout and file formats as CLIP's
-/// vocab.json / merges.txt, about 1,200 entries instead of 49,408.
+/// vocab.json / merges.txt, about 900 entries instead of 49,408.
 /// </summary>
 internal static class TinyModelVocabulary
 {

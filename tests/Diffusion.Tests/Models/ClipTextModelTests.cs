@@ -20,7 +20,7 @@ public sealed class ClipTextModelTests
     private static CLIPTextModel LoadFixtureModel()
     {
         var index = ModelIndex.Load(Fixtures.ModelDir);
-        return CLIPTextModel.FromPretrained(index.TextEncoder.Directory, index.TextEncoder.WeightsPath!, ScalarType.Float32, Device.Cpu);
+        return CLIPTextModel.FromPretrained(index.TextEncoder, ScalarType.Float32, Device.Cpu);
     }
 
     private static ClipTokenizer FixtureTokenizer() => ClipTokenizer.FromDirectory(Path.Combine(Fixtures.ModelDir, "tokenizer"));

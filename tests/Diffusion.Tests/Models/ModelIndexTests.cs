@@ -20,6 +20,7 @@ public sealed class ModelIndexTests
         Assert.EndsWith(Path.Combine("text_encoder", "model.safetensors"), index.TextEncoder.WeightsPath);
         Assert.EndsWith(Path.Combine("scheduler", "scheduler_config.json"), index.Scheduler.ConfigPath);
         Assert.Null(index.Tokenizer.WeightsPath);
+        Assert.Null(index.Tokenizer.ConfigPath);
         Assert.Matches("^[0-9a-f]{10}$", index.ShortHash);
         Assert.Equal(index.ShortHash, ModelIndex.Load(Fixtures.ModelDir).ShortHash);
     }

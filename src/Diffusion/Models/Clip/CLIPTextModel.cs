@@ -23,6 +23,10 @@ internal sealed class CLIPTextModel : Module
 
     public CLIPTextConfig Config { get; }
 
+    /// <summary>Builds and loads the <c>text_encoder</c> component found by <see cref="ModelIndex"/>.</summary>
+    public static CLIPTextModel FromPretrained(ModelComponent component, ScalarType dtype, Device device) =>
+        FromPretrained(component.Directory, component.WeightsPath ?? throw new ArgumentException($"{component.Name} has no weights file"), dtype, device);
+
     /// <summary>Builds the model from <c>config.json</c> in <paramref name="componentDir"/> and loads <paramref name="weightsPath"/>.</summary>
     public static CLIPTextModel FromPretrained(string componentDir, string weightsPath, ScalarType dtype, Device device)
     {

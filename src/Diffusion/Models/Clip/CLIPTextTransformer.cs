@@ -6,14 +6,12 @@ namespace Farm.Diffusion.Models.Clip;
 /// <summary>transformers' CLIPTextTransformer (the <c>text_model</c> of CLIPTextModel): embeddings, encoder, final_layer_norm.</summary>
 internal sealed class CLIPTextTransformer : Module
 {
-    private readonly CLIPTextConfig config;
     private readonly CLIPTextEmbeddings embeddings;
     private readonly CLIPEncoder encoder;
     private readonly LayerNorm finalLayerNorm;
 
     public CLIPTextTransformer(CLIPTextConfig config)
     {
-        this.config = config;
         embeddings = Child("embeddings", new CLIPTextEmbeddings(config));
         encoder = Child("encoder", new CLIPEncoder(config));
         finalLayerNorm = Child("final_layer_norm", new LayerNorm(config.HiddenSize, config.LayerNormEps));
@@ -66,6 +64,4 @@ internal sealed class CLIPTextTransformer : Module
         ScalarType.Float64 => double.MinValue,
         _ => throw new ArgumentException($"no causal mask for {dtype}"),
     };
-
-    public CLIPTextConfig Config => config;
 }
