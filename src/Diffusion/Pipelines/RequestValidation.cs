@@ -10,8 +10,8 @@ internal static class RequestValidation
         if (request.Seeds.Count == 0) throw new ArgumentException("seeds: at least one seed is needed");
         if (request.Steps is < 1 or > 1000) throw new ArgumentException($"steps: must be in [1, 1000], got {request.Steps}");
         if (!double.IsFinite(request.GuidanceScale) || request.GuidanceScale < 0) throw new ArgumentException($"guidance scale: must be a finite number ≥ 0, got {request.GuidanceScale}");
-        if (!Schedulers.Schedulers.Names.Contains(request.Scheduler))
-            throw new ArgumentException($"scheduler: unknown '{request.Scheduler}'; use one of {string.Join(", ", Schedulers.Schedulers.Names)}");
+        if (!Schedulers.SchedulerFactory.Names.Contains(request.Scheduler))
+            throw new ArgumentException($"scheduler: unknown '{request.Scheduler}'; use one of {string.Join(", ", Schedulers.SchedulerFactory.Names)}");
         var width = request.Width ?? request.InitImage?.Width ?? pipeline.DefaultSize;
         var height = request.Height ?? request.InitImage?.Height ?? pipeline.DefaultSize;
         CheckSide("width", width, pipeline.VaeScaleFactor);

@@ -18,13 +18,13 @@ namespace Farm.Diffusion.Pipelines;
 public sealed class StableDiffusionPipeline : IDisposable
 {
     private readonly ClipTokenizer tokenizer;
-    private readonly ClipTextModel textEncoder;
+    private readonly CLIPTextModel textEncoder;
     private readonly UNet2DConditionModel unet;
     private readonly AutoencoderKL vae;
     private readonly SchedulerConfig schedulerConfig;
     private readonly Lazy<string> modelHash;
 
-    private StableDiffusionPipeline(ModelIndex index, PipelineOptions options, ClipTokenizer tokenizer, ClipTextModel textEncoder,
+    private StableDiffusionPipeline(ModelIndex index, PipelineOptions options, ClipTokenizer tokenizer, CLIPTextModel textEncoder,
         UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
     {
         ModelDir = index.Directory;
@@ -34,7 +34,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         this.unet = unet;
         this.vae = vae;
         this.schedulerConfig = schedulerConfig;
-        modelHash = new Lazy<string>(index.ComputeHash);
+        modelHash = new Lazy<string>(() => index.ShortHash);
     }
 
     public string ModelDir { get; }
@@ -58,19 +58,29 @@ public sealed class StableDiffusionPipeline : IDisposable
         Precision.EnsureSupported(options.Device, options.DType);
         torch.set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var index = ModelIndex.Load(modelDir);
-        var tokenizer = ClipTokenizer.FromDirectory(index.TokenizerDir);
-        var schedulerConfig = SchedulerConfig.FromJson(index.SchedulerConfigPath);
-        var textEncoder = LoadComponent(new ClipTextModel(ClipTextConfig.FromJson(index.TextEncoder.ConfigPath)), index.TextEncoder.WeightsPath, options);
-        var unet = LoadComponent(new UNet2DConditionModel(UNet2DConditionConfig.FromJson(index.Unet.ConfigPath)), index.Unet.WeightsPath, options);
-        var vae = LoadComponent(new AutoencoderKL(AutoencoderKLConfig.FromJson(index.Vae.ConfigPath)), index.Vae.WeightsPath, options);
-        return new StableDiffusionPipeline(index, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
+        var tokenizer = ClipTokenizer.FromDirectory(index.Tokenizer.Directory);
+        var schedulerConfig = SchedulerConfig.Load(index.Scheduler.ConfigPath ?? Path.Combine(index.Scheduler.Directory, "scheduler_config.json"));
+        var textEncoder = CLIPTextModel.FromPretrained(index.TextEncoder, options.DType, options.Device);
+        UNet2DConditionModel? unet = null;
+        try
+        {
+            unet = LoadComponent(new UNet2DConditionModel(UNet2DConditionConfig.FromFile(index.Unet.ConfigPath!)), index.Unet, options);
+            var vae = LoadComponent(new AutoencoderKL(AutoencoderKLConfig.FromFile(index.Vae.ConfigPath!)), index.Vae, options);
+            return new StableDiffusionPipeline(index, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
+        }
+        catch
+        {
+            textEncoder.Dispose();
+            unet?.Dispose();
+            throw;
+        }
     }
 
-    private static T LoadComponent<T>(T module, string weightsPath, PipelineOptions options) where T : Module
+    private static T LoadComponent<T>(T module, ModelComponent component, PipelineOptions options) where T : Module
     {
         try
         {
-            using var weights = Weights.SafetensorsWeights.Open(weightsPath);
+            using var weights = Weights.SafetensorsWeights.Open(component.WeightsPath!);
             module.Load(weights, options.DType, options.Device);
             return module;
         }
@@ -92,7 +102,7 @@ public sealed class StableDiffusionPipeline : IDisposable
     {
         var (width, height) = RequestValidation.Validate(request, this);
         var clock = Stopwatch.StartNew();
-        using var scheduler = Schedulers.Schedulers.Create(request.Scheduler, schedulerConfig);
+        using var scheduler = SchedulerFactory.Create(request.Scheduler, schedulerConfig);
         var generators = request.Seeds.Select(s => new Generator(unchecked((ulong)s))).ToList();
         try
         {
@@ -100,15 +110,20 @@ public sealed class StableDiffusionPipeline : IDisposable
             var guided = request.GuidanceScale > 1.0;
             var promptEmbeds = EncodePrompts(prompts, request.NegativePrompt, guided);
             scheduler.SetTimesteps(request.Steps);
-            var latents = InitialLatents(generators, height / VaeScaleFactor, width / VaeScaleFactor, scheduler.InitNoiseSigma);
+            using var conditioning = request.InitImage is null ? null
+                : ImageConditioning.Create(request, width, height, vae, scheduler, generators, Options.Device, Options.DType);
+            var latents = conditioning?.InitialLatents(scheduler)
+                ?? InitialLatents(generators, height / VaeScaleFactor, width / VaeScaleFactor, scheduler.InitNoiseSigma);
             observeLatents?.Invoke(-1, latents);
             var timesteps = scheduler.Timesteps;
-            for (var i = 0; i < timesteps.Length; i++)
+            var first = conditioning?.FirstIndex ?? 0;
+            for (var i = first; i < timesteps.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 latents = Denoise(latents, timesteps[i], promptEmbeds, request.GuidanceScale, guided, scheduler, generators);
-                observeLatents?.Invoke(i, latents);
-                if (onStep is not null && !onStep(new StepProgress(i + 1, timesteps.Length, clock.Elapsed)))
+                if (conditioning is not null) latents = conditioning.AfterStep(latents, i, scheduler);
+                observeLatents?.Invoke(i - first, latents);
+                if (onStep is not null && !onStep(new StepProgress(i - first + 1, timesteps.Length - first, clock.Elapsed)))
                     throw new OperationCanceledException("render stopped by its step callback");
             }
             var images = Decode(latents);
@@ -144,8 +159,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         using var scope = torch.NewDisposeScope();
         var ids = texts.SelectMany(t => tokenizer.Encode(t).Select(id => (long)id)).ToArray();
         var input = torch.tensor(ids, texts.Count, tokenizer.MaxLength).to(Options.Device);
-        var hidden = textEncoder.Forward(input);
-        return scope.MoveToOuter(hidden);
+        using var output = textEncoder.Forward(input);
+        return output.LastHiddenState.clone().DetachFromDisposeScope();
     }
 
     private Tensor Denoise(Tensor latents, float t, Tensor promptEmbeds, double guidanceScale, bool guided, IScheduler scheduler, IReadOnlyList<Generator> generators)
