@@ -95,6 +95,7 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
 
         var x = samples.select(0, 0);
         double worstStep = 0, worstInput = 0;
+        var firstInexact = -1;
         for (var k = 0; k < scheduler.Timesteps.Length; k++)
         {
             var t = scheduler.Timesteps[k];
@@ -105,10 +106,12 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
                 Close.Assert(inputs.select(0, k), modelInput, atol, $"{caseId} model_inputs[{k}]");
             }
             x = scheduler.Step(outputs.select(0, k), t, x, generators);
-            worstStep = Math.Max(worstStep, MaxDiff(samples.select(0, k + 1), x));
+            var stepDiff = MaxDiff(samples.select(0, k + 1), x);
+            if (stepDiff > 0 && firstInexact < 0) firstInexact = k;
+            worstStep = Math.Max(worstStep, stepDiff);
             Close.Assert(samples.select(0, k + 1), x, atol, $"{caseId} samples[{k + 1}] (t={t})");
         }
-        output.WriteLine($"{caseId}: max |diff| samples {worstStep:G3} (max |value| {samples.MaxAbs():G3}), model_inputs {worstInput:G3}");
+        output.WriteLine($"{caseId}: max |diff| samples {worstStep:G3} (max |value| {samples.MaxAbs():G3}), model_inputs {worstInput:G3}, first inexact step {firstInexact}");
     }
 
     [SkippableTheory]
