@@ -26,6 +26,9 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
         return data;
     }
 
+    public static TheoryData<string> StochasticCases() =>
+        ["scheduler_ddpm_10", "scheduler_ddpm_25", "scheduler_euler_10", "scheduler_euler_25", "scheduler_euler_ancestral_10", "scheduler_euler_ancestral_25"];
+
     private static readonly Dictionary<string, string> OurNames = new()
     {
         ["ddim"] = "ddim", ["ddpm"] = "ddpm", ["dpmpp_2m"] = "dpm++2m", ["dpmpp_2m_karras"] = "dpm++2m-karras", ["euler"] = "euler",
@@ -115,11 +118,10 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(StochasticCases))]
     public void The_step_generator_draws_are_the_recorded_step_noise(string caseId)
     {
         using var c = GoldenCase.Open(caseId);
-        Skip.IfNot(c.Has("step_noise"), $"{caseId} draws no noise in step()");
         using var scope = torch.NewDisposeScope();
         var stepNoise = c.Tensor("step_noise");
         Assert.Equal(c.Params.GetProperty("num_randn_draws_in_step").GetInt32(), (int)stepNoise.size(0));
