@@ -90,7 +90,7 @@ internal sealed class UniPcMultistepScheduler : MultistepScheduler
             var b0 = hPhiK * 1f / bH;
             hPhiK = hPhiK / hh - 0.5f;
             var b1 = hPhiK * 2f / bH;
-            var (rho0, rho1) = Solve2(1f, 1f, rk, 1f, b0, b1);
+            var (rho0, rho1) = Solve2(rk, b0, b1);
             corrRes = d1 * rho0;
             rhoLast = rho1;
         }
@@ -105,21 +105,14 @@ internal sealed class UniPcMultistepScheduler : MultistepScheduler
     private static float Expm1(float x) => (float)(Math.Exp(x) - 1.0);
 
     /// <summary>
-    /// Solves [[a, b], [c, d]]·x = [e, f] in float32 the way LAPACK's getrf/getrs do for 2×2: partial pivoting on the
-    /// first column, L multiplier by division, forward then back substitution.
+    /// torch.linalg.solve(R, b) for R = [[1, 1], [r, 1]] (float32 LAPACK in diffusers): solved in double and rounded,
+    /// i.e. the correctly rounded float32 solution, which is what the reference run's LAPACK produced here (a float
+    /// LU with or without FMAs was 1 ulp off on the fixtures).
     /// </summary>
-    private static (float, float) Solve2(float a, float b, float c, float d, float e, float f)
+    private static (float, float) Solve2(float r, float b0, float b1)
     {
-        if (MathF.Abs(c) > MathF.Abs(a))
-        {
-            (a, b, c, d) = (c, d, a, b);
-            (e, f) = (f, e);
-        }
-        var l = c / a;
-        var u11 = d - l * b;
-        var y1 = f - l * e;
-        var x1 = y1 / u11;
-        var x0 = (e - b * x1) / a;
-        return (x0, x1);
+        var x1 = ((double)b1 - (double)r * b0) / (1.0 - r);
+        var x0 = b0 - x1;
+        return ((float)x0, (float)x1);
     }
 }

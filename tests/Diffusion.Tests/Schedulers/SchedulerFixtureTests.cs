@@ -26,6 +26,9 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
         return data;
     }
 
+    public static TheoryData<string> StochasticCases() =>
+        ["scheduler_ddpm_10", "scheduler_ddpm_25", "scheduler_euler_10", "scheduler_euler_25", "scheduler_euler_ancestral_10", "scheduler_euler_ancestral_25"];
+
     private static readonly Dictionary<string, string> OurNames = new()
     {
         ["ddim"] = "ddim", ["ddpm"] = "ddpm", ["dpmpp_2m"] = "dpm++2m", ["dpmpp_2m_karras"] = "dpm++2m-karras", ["euler"] = "euler",
@@ -95,6 +98,7 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
 
         var x = samples.select(0, 0);
         double worstStep = 0, worstInput = 0;
+        var firstInexact = -1;
         for (var k = 0; k < scheduler.Timesteps.Length; k++)
         {
             var t = scheduler.Timesteps[k];
@@ -105,18 +109,19 @@ public class SchedulerFixtureTests(ITestOutputHelper output)
                 Close.Assert(inputs.select(0, k), modelInput, atol, $"{caseId} model_inputs[{k}]");
             }
             x = scheduler.Step(outputs.select(0, k), t, x, generators);
-            worstStep = Math.Max(worstStep, MaxDiff(samples.select(0, k + 1), x));
+            var stepDiff = MaxDiff(samples.select(0, k + 1), x);
+            if (stepDiff > 0 && firstInexact < 0) firstInexact = k;
+            worstStep = Math.Max(worstStep, stepDiff);
             Close.Assert(samples.select(0, k + 1), x, atol, $"{caseId} samples[{k + 1}] (t={t})");
         }
-        output.WriteLine($"{caseId}: max |diff| samples {worstStep:G3} (max |value| {samples.MaxAbs():G3}), model_inputs {worstInput:G3}");
+        output.WriteLine($"{caseId}: max |diff| samples {worstStep:G3} (max |value| {samples.MaxAbs():G3}), model_inputs {worstInput:G3}, first inexact step {firstInexact}");
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(StochasticCases))]
     public void The_step_generator_draws_are_the_recorded_step_noise(string caseId)
     {
         using var c = GoldenCase.Open(caseId);
-        Skip.IfNot(c.Has("step_noise"), $"{caseId} draws no noise in step()");
         using var scope = torch.NewDisposeScope();
         var stepNoise = c.Tensor("step_noise");
         Assert.Equal(c.Params.GetProperty("num_randn_draws_in_step").GetInt32(), (int)stepNoise.size(0));
