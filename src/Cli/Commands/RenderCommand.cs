@@ -26,7 +26,11 @@ internal static class RenderCommand
             Scheduler = args.String("scheduler") ?? "euler-a",
             Width = args.String("width") is null ? null : args.Int("width", 0),
             Height = args.String("height") is null ? null : args.Int("height", 0),
+            InitImage = LoadImage(args.String("init"), "--init"),
+            Mask = LoadImage(args.String("mask"), "--mask"),
+            Strength = args.Double("strength", 0.8),
         };
+        if (request.Mask is not null && request.InitImage is null) throw new UsageException("--mask needs --init (the image to inpaint)");
         var options = new PipelineOptions
         {
             Device = Parse(() => Device.Parse(args.String("device") ?? "cpu")),
@@ -53,6 +57,20 @@ internal static class RenderCommand
             Console.WriteLine($"wrote {path} (seed {image.Seed}, {image.Image.Width}x{image.Image.Height})");
         }
         return Task.FromResult(0);
+    }
+
+    private static RgbImage? LoadImage(string? path, string option)
+    {
+        if (path is null) return null;
+        if (!File.Exists(path)) throw new UsageException($"{option}: {path} not found");
+        try
+        {
+            return PngDecoder.Load(path).Image;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException($"{option}: {path} is not a PNG image we can read ({e.Message})");
+        }
     }
 
     /// <summary>Turns a bad value (ArgumentException) into a usage error: one line, exit code 2.</summary>

@@ -154,6 +154,15 @@ internal static class TinyModel
     public static IReadOnlyList<(string Key, long[] Shape)> TextEncoderParameters() =>
         ParametersOf(() => new CLIPTextModel(TextEncoderConfig));
 
+    /// <summary>The seed `farm model init-tiny` and the demo use, so everyone's tiny model is the same.</summary>
+    public const int DefaultSeed = 20261122;
+
+    /// <summary>Writes the whole tiny pipeline, with the UNet and VAE key lists taken from our own models.</summary>
+    public static void Write(string dir, int seed) =>
+        Write(dir, seed,
+            () => ParametersOf(() => new Unet.UNet2DConditionModel(Unet.UNet2DConditionConfig.Parse(UnetConfigJson))),
+            () => ParametersOf(() => new Vae.AutoencoderKL(Vae.AutoencoderKLConfig.Parse(VaeConfigJson))));
+
     /// <summary>
     /// Writes the pipeline into <paramref name="dir"/> (created; existing files are overwritten).
     /// <paramref name="unetParameters"/> / <paramref name="vaeParameters"/> list the keys and shapes of

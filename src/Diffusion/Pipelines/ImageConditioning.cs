@@ -41,7 +41,8 @@ internal sealed class ImageConditioning : IDisposable
         if (request.Mask is { } m && (m.Width != init.Width || m.Height != init.Height))
             throw new ArgumentException($"mask: is {m.Width}x{m.Height} but the init image is {init.Width}x{init.Height}");
 
-        var steps = scheduler.Timesteps.Length / scheduler.Order;
+        // diffusers' get_timesteps: counted in inference steps, then scaled by the scheduler's order (PNDM's extra call included).
+        var steps = request.Steps;
         var initSteps = Math.Min((int)(steps * request.Strength), steps);
         var firstIndex = (steps - initSteps) * scheduler.Order;
         if (firstIndex >= scheduler.Timesteps.Length)
@@ -60,7 +61,7 @@ internal sealed class ImageConditioning : IDisposable
             var binary = BinaryMask(mask).to(device);
             using var keep = binary.lt(0.5).to(pixels.dtype);
             SampleLatents(vae, pixels * keep, generators);
-            latentMask = torch.nn.functional.interpolate_nearest(binary, height / vae.ScaleFactor, width / vae.ScaleFactor);
+            latentMask = torch.nn.functional.interpolate_nearest(binary, height / vae.Config.ScaleFactor, width / vae.Config.ScaleFactor);
         }
         var conditioning = new ImageConditioning(imageLatents, noise, latentMask, firstIndex, request.Mask is not null && request.Strength >= 1.0);
         scope.MoveToOuter(imageLatents);

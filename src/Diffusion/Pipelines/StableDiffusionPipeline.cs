@@ -48,9 +48,10 @@ public sealed class StableDiffusionPipeline : IDisposable
     public string ModelHash => modelHash.Value;
 
     /// <summary>Pixels per latent cell (8 for SD).</summary>
-    public int VaeScaleFactor => vae.ScaleFactor;
+    public int VaeScaleFactor => vae.Config.ScaleFactor;
 
-    public int DefaultSize => unet.Config.SampleSize * VaeScaleFactor;
+    /// <summary>unet.sample_size × the VAE scale factor, as diffusers (64 when a config omits sample_size).</summary>
+    public int DefaultSize => (unet.Config.SampleSize ?? 64) * VaeScaleFactor;
 
     public static StableDiffusionPipeline Load(string modelDir, PipelineOptions? options = null)
     {
@@ -64,8 +65,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         UNet2DConditionModel? unet = null;
         try
         {
-            unet = LoadComponent(new UNet2DConditionModel(UNet2DConditionConfig.FromFile(index.Unet.ConfigPath!)), index.Unet, options);
-            var vae = LoadComponent(new AutoencoderKL(AutoencoderKLConfig.FromFile(index.Vae.ConfigPath!)), index.Vae, options);
+            unet = LoadComponent(new UNet2DConditionModel(UNet2DConditionConfig.FromJson(index.Unet.ConfigPath!)), index.Unet, options);
+            var vae = LoadComponent(new AutoencoderKL(AutoencoderKLConfig.FromJson(index.Vae.ConfigPath!)), index.Vae, options);
             return new StableDiffusionPipeline(index, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
         }
         catch
@@ -159,8 +160,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         using var scope = torch.NewDisposeScope();
         var ids = texts.SelectMany(t => tokenizer.Encode(t).Select(id => (long)id)).ToArray();
         var input = torch.tensor(ids, texts.Count, tokenizer.MaxLength).to(Options.Device);
-        using var output = textEncoder.Forward(input);
-        return output.LastHiddenState.clone().DetachFromDisposeScope();
+        var output = textEncoder.Forward(input);
+        return scope.MoveToOuter(output.LastHiddenState);
     }
 
     private Tensor Denoise(Tensor latents, float t, Tensor promptEmbeds, double guidanceScale, bool guided, IScheduler scheduler, IReadOnlyList<Generator> generators)
