@@ -1,4 +1,5 @@
 using Farm.Diffusion.Imaging;
+using Farm.Diffusion.Models;
 using Farm.Diffusion.Pipelines;
 using Farm.Diffusion.Torch;
 
@@ -95,6 +96,10 @@ internal static class ModelLoading
         try
         {
             return StableDiffusionPipeline.Load(modelDir, options);
+        }
+        catch (ModelIndexException e)
+        {
+            throw new UsageException($"cannot load model '{modelDir}': {string.Join("; ", e.Problems)}");
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
