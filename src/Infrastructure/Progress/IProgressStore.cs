@@ -62,6 +62,8 @@ public interface IProgressStore
     /// <summary>completed, failed or queued for each index (running images read as queued here).</summary>
     Task<IReadOnlyList<string>> GetImageStatesAsync(string sweepId, IReadOnlyList<long> indices);
     Task<string?> GetImageErrorAsync(string sweepId, long index);
+    /// <summary>Indices of the jobs rendering now.</summary>
+    Task<IReadOnlyList<long>> GetRunningJobsAsync(string sweepId);
 
     Task PublishAsync(SweepProgressed progress);
     Task<IAsyncDisposable> SubscribeAsync(string sweepId, Action<SweepProgressed> onProgress);

@@ -153,6 +153,12 @@ public sealed class InMemoryProgressStore : IProgressStore
             return Task.FromResult(sweeps.TryGetValue(sweepId, out var s) && s.Errors.TryGetValue(index, out var e) ? e : null);
     }
 
+    public Task<IReadOnlyList<long>> GetRunningJobsAsync(string sweepId)
+    {
+        lock (gate)
+            return Task.FromResult<IReadOnlyList<long>>(sweeps.TryGetValue(sweepId, out var s) ? s.Running.Keys.Order().ToList() : []);
+    }
+
     public Task PublishAsync(SweepProgressed progress)
     {
         Action<SweepProgressed>[] handlers;

@@ -161,6 +161,9 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
 
     public async Task<string?> GetImageErrorAsync(string sweepId, long index) => await Db.HashGetAsync(keys.Failed(sweepId), index);
 
+    public async Task<IReadOnlyList<long>> GetRunningJobsAsync(string sweepId) =>
+        (await Db.HashKeysAsync(keys.Running(sweepId))).Select(k => (long)k).Order().ToList();
+
     public Task PublishAsync(SweepProgressed progress) =>
         redis.GetSubscriber().PublishAsync(keys.Channel(progress.SweepId), FarmJson.Serialize(progress));
 
