@@ -13,7 +13,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
+
 
 namespace Farm.Cli.Commands;
 
@@ -30,20 +30,6 @@ internal static class FarmHosting
         return options;
     }
 
-    /// <summary>Redis progress store and S3 bucket from the settings. Redis connects lazily so a worker starts (and renders) while Redis is down.</summary>
-    public static (RedisOptions Redis, S3Options S3) AddServiceStores(IServiceCollection services, IConfiguration configuration)
-    {
-        var redis = Bind<RedisOptions>(configuration, RedisOptions.Section);
-        var s3 = Bind<S3Options>(configuration, S3Options.Section);
-        var redisConfig = ConfigurationOptions.Parse(redis.Configuration);
-        redisConfig.AbortOnConnectFail = false;
-        services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisConfig));
-        services.AddSingleton<IProgressStore>(sp => new RedisProgressStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.Prefix));
-        services.AddSingleton<IObjectStore>(_ => new S3ObjectStore(s3));
-        services.AddSingleton(s3);
-        return (redis, s3);
-    }
-
     public static void Quiet(ILoggingBuilder logging)
     {
         logging.AddFilter("Microsoft", LogLevel.Warning);
@@ -56,7 +42,7 @@ internal static class FarmHosting
         builder.Configuration.AddFarmSettings(settings);
         Quiet(builder.Logging);
         builder.WebHost.UseUrls(urls);
-        var (_, s3) = AddServiceStores(builder.Services, builder.Configuration);
+        var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
         builder.Services.AddFarmCoordinator(Bind<CoordinatorOptions>(builder.Configuration, CoordinatorOptions.Section), s3);
         builder.Services.AddMassTransit(x => x.UsingRabbitMq((ctx, cfg) =>
@@ -74,7 +60,7 @@ internal static class FarmHosting
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddFarmSettings(settings);
         Quiet(builder.Logging);
-        AddServiceStores(builder.Services, builder.Configuration);
+        builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
         var factory = new ModelFolderRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
         if (factory.Models.Count == 0)
