@@ -63,7 +63,7 @@ public static class SweepSpecParser
         else if (string.IsNullOrEmpty(model)) errors.Add("model", "must be a non-empty string");
 
         var prompts = StringList(obj, "prompts", errors, required: true, allowEmptyItems: true);
-        if (prompts is { Count: 0 }) errors.Add("prompts", "must hold at least one prompt");
+        if (obj["prompts"] is JsonArray { Count: 0 }) errors.Add("prompts", "must hold at least one prompt");
         var negative = obj["negativePrompt"] switch
         {
             null => "",
