@@ -1,7 +1,23 @@
 namespace Farm.Cli.Commands;
 
+/// <summary>`farm coordinator [--urls http://0.0.0.0:8080]`: the HTTP API, sweep expansion and status page.</summary>
 internal static class CoordinatorCommand
 {
-    public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation) =>
-        throw new UsageException("not available yet in this build");
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    {
+        var urls = args.String("urls") ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URLS") ?? "http://127.0.0.1:8080";
+        args.EnsureAllUsed();
+        var app = FarmHosting.BuildCoordinator(urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
+        await app.StartAsync(cancellation);
+        Console.WriteLine($"coordinator listening on {string.Join(", ", app.Urls)} (status page at /, OpenAPI at /openapi/v1.json)");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await app.StopAsync(CancellationToken.None);
+        return 0;
+    }
 }

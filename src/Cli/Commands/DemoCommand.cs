@@ -1,7 +1,88 @@
+using Farm.Diffusion.Models;
+using Farm.Coordinator;
+using Farm.GpuWorker;
+using Farm.GpuWorker.Consumers;
+using Farm.GpuWorker.Progress;
+using Farm.GpuWorker.Rendering;
+using Farm.Infrastructure;
+using Farm.Infrastructure.Progress;
+using Farm.Infrastructure.Storage;
+using Farm.Shared.Layout;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Farm.Cli.Commands;
 
+/// <summary>
+/// `farm demo [--out DIR] [--models DIR]`: the embedded default. A coordinator and two workers (two warm pipelines
+/// of the tiny model, each with its own worker id) in one process, over MassTransit's in-memory transport, an
+/// in-memory progress store and a folder bucket; renders 2 prompts × 4 seeds through the HTTP API like any client.
+/// </summary>
 internal static class DemoCommand
 {
-    public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation) =>
-        throw new UsageException("not available yet in this build");
+    private const string Spec = """
+        model: tiny
+        prompts:
+          - a lighthouse on a cliff at dusk
+          - a red fox in the snow
+        seeds: [1, 2, 3, 4]
+        steps: 12
+        guidanceScale: 7.5
+        scheduler: euler-a
+        width: 64
+        height: 64
+        """;
+
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    {
+        var outDir = Path.GetFullPath(args.String("out") ?? "renders");
+        var modelsDir = args.String("models") ?? Path.Combine(".farm", "models");
+        args.EnsureAllUsed();
+
+        var tinyDir = Path.Combine(modelsDir, "tiny");
+        if (!File.Exists(Path.Combine(tinyDir, "model_index.json")))
+        {
+            Console.WriteLine($"creating the tiny demo model in {tinyDir} (seeded random weights, no download)");
+            TinyModel.Write(tinyDir, TinyModel.DefaultSeed);
+        }
+
+        var workerOptions = new WorkerOptions { ModelsDir = modelsDir, Slots = 2, Threads = 1, WorkerId = "demo-worker" };
+        var factory = new ModelFolderRendererFactory(modelsDir, FarmHosting.PipelineOptionsFor(workerOptions));
+        var builder = WebApplication.CreateSlimBuilder();
+        FarmHosting.Quiet(builder.Logging);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton<IProgressStore, InMemoryProgressStore>();
+        builder.Services.AddSingleton<IObjectStore>(new FolderObjectStore(outDir));
+        builder.Services.AddFarmCoordinator(new CoordinatorOptions { DefaultBatchSize = 2 }, new S3Options());
+        builder.Services.AddFarmWorker(workerOptions, factory);
+        builder.Services.AddMassTransit(x =>
+        {
+            x.AddRenderConsumer();
+            x.UsingInMemory((ctx, cfg) => cfg.ReceiveEndpoint("render-tiny", e =>
+            {
+                e.PrefetchCount = workerOptions.Slots;
+                e.ConcurrentMessageLimit = workerOptions.Slots;
+                e.ConfigureConsumer<RenderJobConsumer>(ctx);
+            }));
+        });
+        await using var app = builder.Build();
+        app.MapFarmCoordinator();
+        app.Services.GetRequiredService<HeartbeatService>().Beat();
+        await app.StartAsync(cancellation);
+        await Task.Delay(200, cancellation); // the first heartbeat lands (the coordinator only accepts served models)
+
+        using var client = new FarmClient(new Uri(app.Urls.First().TrimEnd('/') + "/"));
+        Console.WriteLine($"coordinator on {app.Urls.First()} with 2 workers of model 'tiny' (in-process bus, folder bucket {outDir})");
+        var accepted = await client.SubmitAsync(Spec, null, cancellation);
+        Console.WriteLine($"sweep {accepted.Id}: {accepted.Images} images in {accepted.Jobs} jobs");
+        var status = await client.WatchAsync(accepted.Id, cancellation);
+
+        var images = Path.Combine(outDir, StorageKeys.ImagesPrefix(accepted.Id));
+        var sheet = Path.Combine(outDir, StorageKeys.ContactSheet(accepted.Id));
+        Console.WriteLine($"sweep {accepted.Id} {status.State}: {status.Images.Completed} images in {images}");
+        if (File.Exists(sheet)) Console.WriteLine($"contact sheet: {sheet}");
+        await app.StopAsync(CancellationToken.None);
+        return status.State == "completed" ? 0 : 1;
+    }
 }

@@ -1,7 +1,40 @@
+using Farm.GpuWorker;
+using Farm.GpuWorker.Progress;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Farm.Cli.Commands;
 
+/// <summary>`farm worker [--models DIR] [--device cpu|cuda] [--slots N] [--threads N] [--id NAME]`: renders jobs of the models in DIR.</summary>
 internal static class WorkerCommand
 {
-    public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation) =>
-        throw new UsageException("not available yet in this build");
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    {
+        var options = new WorkerOptions
+        {
+            ModelsDir = args.String("models") ?? Environment.GetEnvironmentVariable("FARM_MODELS") ?? "models",
+            Device = args.String("device") ?? "cpu",
+            Slots = args.Int("slots", 1, min: 1, max: 16),
+        };
+        var threads = args.Int("threads", 0, min: 0);
+        if (threads > 0) options.Threads = threads;
+        if (args.String("id") is { } id) options.WorkerId = id;
+        args.EnsureAllUsed();
+        if (options.Device is not ("cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
+            throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
+
+        using var host = await FarmHosting.BuildWorkerAsync(options, null, cancellation);
+        host.Services.GetRequiredService<HeartbeatService>().Beat();
+        await host.StartAsync(cancellation);
+        var slots = host.Services.GetRequiredService<Farm.GpuWorker.Rendering.WorkerSlots>();
+        Console.WriteLine($"worker {options.WorkerId} serving {string.Join(", ", slots.Models)} on {options.Device} ({options.Slots} pipeline(s))");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await host.StopAsync(CancellationToken.None);
+        return 0;
+    }
 }

@@ -1,0 +1,99 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Farm.Coordinator.Api;
+using Farm.Shared.Contracts;
+
+namespace Farm.Cli.Commands;
+
+/// <summary>The coordinator's HTTP API as the CLI uses it (`--coordinator URL`, else FARM_COORDINATOR_URL, else http://127.0.0.1:8080).</summary>
+internal sealed class FarmClient(Uri baseUrl) : IDisposable
+{
+    private readonly HttpClient http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
+
+    public static FarmClient From(CliArgs args) =>
+        new(new Uri((args.String("coordinator") ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"));
+
+    public async Task<SweepAccepted> SubmitAsync(string spec, string? idempotencyKey, CancellationToken cancellation)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/sweeps")
+        {
+            Content = new StringContent(spec, Encoding.UTF8, spec.TrimStart().StartsWith('{') ? "application/json" : "application/yaml"),
+        };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await Send(request, cancellation);
+        if ((int)response.StatusCode == 400)
+        {
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>(FarmJson.Options, cancellation);
+            var errors = problem.TryGetProperty("errors", out var e)
+                ? string.Join("; ", e.EnumerateObject().Select(p => $"{p.Name}: {string.Join(", ", p.Value.EnumerateArray().Select(v => v.GetString()))}"))
+                : problem.ToString();
+            throw new UsageException($"the coordinator rejected the spec: {errors}");
+        }
+        await EnsureOk(response, cancellation);
+        return (await response.Content.ReadFromJsonAsync<SweepAccepted>(FarmJson.Options, cancellation))!;
+    }
+
+    public async Task<SweepStatus> StatusAsync(string id, CancellationToken cancellation)
+    {
+        using var response = await Send(new HttpRequestMessage(HttpMethod.Get, $"v1/sweeps/{Uri.EscapeDataString(id)}"), cancellation);
+        if ((int)response.StatusCode == 404) throw new UsageException($"no sweep '{id}'");
+        await EnsureOk(response, cancellation);
+        return (await response.Content.ReadFromJsonAsync<SweepStatus>(FarmJson.Options, cancellation))!;
+    }
+
+    public async Task<ImagePage> ImagesAsync(string id, string? state, long offset, int limit, CancellationToken cancellation)
+    {
+        var query = $"v1/sweeps/{Uri.EscapeDataString(id)}/images?offset={offset}&limit={limit}" + (state is null ? "" : $"&state={state}");
+        using var response = await Send(new HttpRequestMessage(HttpMethod.Get, query), cancellation);
+        if ((int)response.StatusCode == 404) throw new UsageException($"no sweep '{id}'");
+        await EnsureOk(response, cancellation);
+        return (await response.Content.ReadFromJsonAsync<ImagePage>(FarmJson.Options, cancellation))!;
+    }
+
+    public async Task<byte[]> DownloadAsync(string url, CancellationToken cancellation)
+    {
+        var uri = new Uri(url);
+        if (uri.IsFile) return await File.ReadAllBytesAsync(uri.LocalPath, cancellation);
+        return await http.GetByteArrayAsync(uri, cancellation);
+    }
+
+    /// <summary>Polls until the sweep ends, drawing a progress bar.</summary>
+    public async Task<SweepStatus> WatchAsync(string id, CancellationToken cancellation)
+    {
+        var bar = new ProgressBar(id);
+        while (true)
+        {
+            var status = await StatusAsync(id, cancellation);
+            var images = status.Images;
+            bar.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed");
+            if (status.State is "completed" or "failed" or "cancelled")
+            {
+                bar.Done();
+                return status;
+            }
+            await Task.Delay(500, cancellation);
+        }
+    }
+
+    private async Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken cancellation)
+    {
+        try
+        {
+            return await http.SendAsync(request, cancellation);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new UsageException($"cannot reach the coordinator at {http.BaseAddress}: {e.Message} (start one with ./farm coordinator, or pass --coordinator URL)");
+        }
+    }
+
+    private static async Task EnsureOk(HttpResponseMessage response, CancellationToken cancellation)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var body = await response.Content.ReadAsStringAsync(cancellation);
+        throw new UsageException($"the coordinator answered {(int)response.StatusCode}: {body}");
+    }
+
+    public void Dispose() => http.Dispose();
+}

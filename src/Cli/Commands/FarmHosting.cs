@@ -1,0 +1,84 @@
+using Farm.Coordinator;
+using Farm.GpuWorker;
+using Farm.GpuWorker.Rendering;
+using Farm.Infrastructure;
+using Farm.Infrastructure.Messaging;
+using Farm.Infrastructure.Progress;
+using Farm.Infrastructure.Storage;
+using Farm.Diffusion.Pipelines;
+using Farm.Diffusion.Torch;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+
+namespace Farm.Cli.Commands;
+
+/// <summary>
+/// How the CLI builds the coordinator and worker hosts: against RabbitMQ, Redis and S3 from the FARM_* settings,
+/// or embedded (in-memory bus and progress, a folder bucket) for <c>./farm demo</c>.
+/// </summary>
+internal static class FarmHosting
+{
+    public static T Bind<T>(IConfiguration configuration, string section) where T : new()
+    {
+        var options = new T();
+        configuration.GetSection(section).Bind(options);
+        return options;
+    }
+
+    public static void Quiet(ILoggingBuilder logging)
+    {
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("MassTransit", LogLevel.Warning);
+    }
+
+    public static WebApplication BuildCoordinator(string[] urls, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddFarmSettings(settings);
+        Quiet(builder.Logging);
+        builder.WebHost.UseUrls(urls);
+        var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
+        var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
+        builder.Services.AddFarmCoordinator(Bind<CoordinatorOptions>(builder.Configuration, CoordinatorOptions.Section), s3);
+        builder.Services.AddMassTransit(x => x.UsingRabbitMq((ctx, cfg) =>
+        {
+            RenderTopology.Host(cfg, rabbit.Url);
+            RenderTopology.Configure(cfg);
+        }));
+        var app = builder.Build();
+        app.MapFarmCoordinator();
+        return app;
+    }
+
+    public static async Task<IHost> BuildWorkerAsync(WorkerOptions options, IReadOnlyDictionary<string, string>? settings, CancellationToken cancellation)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddFarmSettings(settings);
+        Quiet(builder.Logging);
+        builder.Services.AddServiceStores(builder.Configuration);
+        var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
+        var factory = new ModelFolderRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
+        if (factory.Models.Count == 0)
+            throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
+        await WorkerHosting.DeclareDeadLetterQueuesAsync(rabbit.Url, factory.Models, cancellation);
+        builder.Services.AddFarmWorker(options, factory);
+        builder.Services.AddMassTransit(x =>
+        {
+            x.AddRenderConsumer();
+            x.UsingRabbitMq((ctx, cfg) =>
+            {
+                RenderTopology.Host(cfg, rabbit.Url);
+                WorkerHosting.ConfigureRenderQueues(ctx, cfg, factory.Models, options);
+            });
+        });
+        return builder.Build();
+    }
+
+    public static PipelineOptions PipelineOptionsFor(WorkerOptions options) =>
+        new() { Device = Device.Parse(options.Device), Threads = options.Threads };
+}

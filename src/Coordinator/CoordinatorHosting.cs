@@ -1,0 +1,36 @@
+using Farm.Coordinator.Api;
+using Farm.Coordinator.Sweeps;
+using Farm.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Farm.Coordinator;
+
+/// <summary>Adds the coordinator's services and maps its endpoints; the bus, bucket and progress store are the host's choice.</summary>
+public static class CoordinatorHosting
+{
+    public static IServiceCollection AddFarmCoordinator(this IServiceCollection services, CoordinatorOptions options, S3Options? s3 = null)
+    {
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0) throw new InvalidOperationException("invalid coordinator settings: " + string.Join("; ", problems));
+        services.AddSingleton(options);
+        services.AddSingleton(s3 ?? new S3Options());
+        services.AddSingleton<SweepPublisherSignal>();
+        services.AddSingleton<KnownModels>();
+        services.AddSingleton<SweepService>();
+        services.AddHostedService<SweepPublisher>();
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        return services;
+    }
+
+    public static WebApplication MapFarmCoordinator(this WebApplication app)
+    {
+        app.MapOpenApi();
+        app.MapSweepApi();
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");
+        app.MapGet("/", () => TypedResults.Content(StatusPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
+        return app;
+    }
+}

@@ -1,0 +1,34 @@
+using Farm.Shared.Sweeps;
+
+namespace Farm.Coordinator;
+
+/// <summary>Limits and pacing of sweeps (section <c>Sweeps</c>).</summary>
+public sealed class CoordinatorOptions
+{
+    public const string Section = "Sweeps";
+
+    public int MaxWidth { get; set; } = 1024;
+    public int MaxHeight { get; set; } = 1024;
+    public int MaxSteps { get; set; } = 150;
+    public long MaxImages { get; set; } = 10_000_000;
+    /// <summary>Seeds per job when the model has no entry in <see cref="BatchSizes"/>.</summary>
+    public int DefaultBatchSize { get; set; } = 4;
+    /// <summary>Seeds per job by model: what one worker renders as one UNet batch in seconds to minutes.</summary>
+    public Dictionary<string, int> BatchSizes { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Back-pressure: at most this many jobs of a sweep are published but not finished.</summary>
+    public int PublishAhead { get; set; } = 64;
+    /// <summary>A worker silent for longer is not listed and its models are not known.</summary>
+    public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    public int BatchSize(string model) => BatchSizes.TryGetValue(model, out var b) && b > 0 ? b : Math.Max(1, DefaultBatchSize);
+
+    public SweepLimits Limits => new() { MaxWidth = MaxWidth, MaxHeight = MaxHeight, MaxSteps = MaxSteps, MaxImages = MaxImages };
+
+    public IEnumerable<string> Validate()
+    {
+        if (MaxWidth < 8 || MaxHeight < 8) yield return "Sweeps:MaxWidth and MaxHeight must be ≥ 8";
+        if (DefaultBatchSize < 1) yield return "Sweeps:DefaultBatchSize must be ≥ 1";
+        if (PublishAhead < 1) yield return "Sweeps:PublishAhead must be ≥ 1";
+        if (MaxImages < 1) yield return "Sweeps:MaxImages must be ≥ 1";
+    }
+}

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Farm.Infrastructure.Progress;
+using Farm.Infrastructure.Storage;
+using Farm.Shared.Layout;
+using Farm.Shared.Sweeps;
+
+namespace Farm.Coordinator.Sweeps;
+
+internal abstract record SubmitResult
+{
+    public sealed record Accepted(string Id, long Images, long Jobs) : SubmitResult;
+    public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : SubmitResult;
+    public sealed record KeyReused : SubmitResult;
+}
+
+/// <summary>Accepts sweeps: validates, stores the manifest, records the sweep, and wakes the publisher.</summary>
+internal sealed class SweepService(IProgressStore store, IObjectStore bucket, CoordinatorOptions options, KnownModels models, SweepPublisherSignal signal)
+{
+    private readonly ConcurrentDictionary<string, SweepPlan> plans = new(StringComparer.Ordinal);
+
+    public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, CancellationToken cancellation)
+    {
+        var parsed = SweepSpecParser.Parse(body);
+        if (!parsed.IsValid) return new SubmitResult.Invalid(parsed.Errors.ToDictionary());
+        var spec = parsed.Spec!;
+        var served = await models.GetAsync();
+        var errors = SweepValidator.Validate(spec, options.Limits, served.Contains);
+        if (errors.Count > 0) return new SubmitResult.Invalid(errors.ToDictionary());
+
+        var id = "sw-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        if (idempotencyKey is not null)
+        {
+            var bodyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
+            var existing = await store.ClaimIdempotencyKeyAsync(idempotencyKey, $"{id} {bodyHash}");
+            if (existing is not null)
+            {
+                var parts = existing.Split(' ');
+                if (parts[1] != bodyHash) return new SubmitResult.KeyReused();
+                var previous = await WaitForSweepAsync(parts[0], cancellation);
+                if (previous is not null) return new SubmitResult.Accepted(previous.Id, previous.Total, previous.Jobs);
+            }
+        }
+
+        var plan = new SweepPlan(spec, options.BatchSize(spec.Model));
+        await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, DateTimeOffset.UtcNow)), "application/json", cancellation);
+        plans[id] = plan;
+        await store.CreateSweepAsync(id, spec.Model, plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow);
+        signal.Wake();
+        return new SubmitResult.Accepted(id, plan.ImageCount, plan.JobCount);
+    }
+
+    /// <summary>The sweep's plan, rebuilt from its manifest in the bucket when this process did not accept it.</summary>
+    public async Task<SweepPlan?> GetPlanAsync(string id, CancellationToken cancellation)
+    {
+        if (plans.TryGetValue(id, out var plan)) return plan;
+        var manifest = await bucket.GetAsync(StorageKeys.Manifest(id), cancellation);
+        if (manifest is null) return null;
+        plan = SweepManifest.Read(Encoding.UTF8.GetString(manifest));
+        return plans.GetOrAdd(id, plan);
+    }
+
+    // The same key arriving twice at once: the second waits briefly for the first to record its sweep.
+    private async Task<SweepSnapshot?> WaitForSweepAsync(string id, CancellationToken cancellation)
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            if (await store.GetSweepAsync(id) is { } snapshot) return snapshot;
+            await Task.Delay(100, cancellation);
+        }
+        return null;
+    }
+}
+
+/// <summary>Models some live worker has announced, cached for a moment.</summary>
+internal sealed class KnownModels(IProgressStore store, CoordinatorOptions options)
+{
+    private (HashSet<string> Models, DateTime At) cached = ([], DateTime.MinValue);
+
+    public async Task<IReadOnlySet<string>> GetAsync()
+    {
+        var current = cached;
+        if (DateTime.UtcNow - current.At < TimeSpan.FromSeconds(1)) return current.Models;
+        var workers = await store.ListWorkersAsync(options.WorkerTimeout);
+        var models = workers.SelectMany(w => w.Models).ToHashSet(StringComparer.Ordinal);
+        cached = (models, DateTime.UtcNow);
+        return models;
+    }
+}

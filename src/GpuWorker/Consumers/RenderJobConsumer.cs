@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Farm.Diffusion.Pipelines;
+using Farm.GpuWorker.Progress;
+using Farm.GpuWorker.Rendering;
+using Farm.GpuWorker.Results;
+using Farm.Infrastructure.Progress;
+using Farm.Infrastructure.Storage;
+using Farm.Shared.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Farm.GpuWorker.Consumers;
+
+/// <summary>
+/// Renders one job: skip it when its sweep was cancelled, complete it without rendering when a redelivery finds
+/// its images already stored, otherwise render on a warm pipeline, store every image, count them (idempotently),
+/// and only then return, which acknowledges the message.
+/// </summary>
+public sealed class RenderJobConsumer(
+    WorkerSlots slots,
+    IProgressStore store,
+    IObjectStore bucket,
+    ProgressReporter reporter,
+    ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
+{
+    private readonly ResultWriter results = new(bucket);
+
+    public async Task Consume(ConsumeContext<RenderJob> context)
+    {
+        var job = context.Message;
+        var cancellation = context.CancellationToken;
+        var indices = Enumerable.Range(0, job.Seeds.Length).Select(i => job.FirstImageIndex + i).ToList();
+
+        if (await store.IsCancelledAsync(job.SweepId))
+        {
+            logger.LogInformation("job {Sweep}/{Job} skipped: sweep cancelled", job.SweepId, job.JobIndex);
+            return;
+        }
+        if (await results.AllStoredAsync(job, cancellation))
+        {
+            // A redelivery after a crash between upload and acknowledgement: the bucket already has it.
+            logger.LogInformation("job {Sweep}/{Job} already stored; completing without rendering", job.SweepId, job.JobIndex);
+            await CountAsync(job, indices, slots.All[0].Id, cancellation);
+            return;
+        }
+
+        using var lease = await slots.AcquireAsync(cancellation);
+        var slot = lease.Slot;
+        slot.CurrentJob = $"{job.SweepId}/{job.JobIndex}";
+        IReadOnlyList<RenderedImage> images;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            if (!slots.Models.Contains(job.Model)) throw new RenderRejectedException($"this worker does not serve model '{job.Model}'");
+            var renderer = slot.Renderer(job.Model);
+            await store.JobStartedAsync(job.SweepId, job.JobIndex, indices.Count, slot.Id, DateTimeOffset.UtcNow);
+            images = await Task.Run(() => renderer.Render(job, (step, total) =>
+            {
+                reporter.Post(s => s.StepAsync(job.SweepId, job.JobIndex, indices.Count, step, total, slot.Id));
+                return !reporter.IsCancelled(job.SweepId);
+            }, cancellation), cancellation);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            logger.LogInformation("job {Sweep}/{Job} stopped: sweep cancelled", job.SweepId, job.JobIndex);
+            await store.JobStoppedAsync(job.SweepId, job.JobIndex, "cancelled");
+            return;
+        }
+        catch (Exception e) when (e is RenderRejectedException or ArgumentException or NotSupportedException)
+        {
+            logger.LogWarning("job {Sweep}/{Job} failed, not retried: {Error}", job.SweepId, job.JobIndex, e.Message);
+            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, e.Message, slot.Id, DateTimeOffset.UtcNow);
+            await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slot.Id, Error: e.Message));
+            return;
+        }
+        catch
+        {
+            reporter.Post(s => s.JobStoppedAsync(job.SweepId, job.JobIndex, "retrying"));
+            throw;
+        }
+
+        await results.StoreAsync(job, images, slot.Id, clock.Elapsed.TotalSeconds, cancellation);
+        await CountAsync(job, indices, slot.Id, cancellation);
+        slot.CountJob();
+        logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    private async Task CountAsync(RenderJob job, IReadOnlyList<long> indices, string worker, CancellationToken cancellation)
+    {
+        var result = await store.CompleteImagesAsync(job.SweepId, job.JobIndex, indices, worker, DateTimeOffset.UtcNow);
+        foreach (var index in indices)
+            reporter.Post(s => s.PublishAsync(new SweepProgressed(ProgressKinds.ImageCompleted, job.SweepId, job.JobIndex, index, Worker: worker)));
+        if (!result.SweepFinished) return;
+        // Exactly one worker sees the last image land; it files the contact sheet (best effort: the images are what matter).
+        try
+        {
+            var snapshot = await store.GetSweepAsync(job.SweepId);
+            await ContactSheet.StoreAsync(bucket, job.SweepId, snapshot?.Total ?? indices[^1] + 1, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("contact sheet for {Sweep} not stored: {Error}", job.SweepId, e.Message);
+        }
+        reporter.Post(s => s.PublishAsync(new SweepProgressed(ProgressKinds.SweepFinished, job.SweepId)));
+    }
+}

@@ -1,0 +1,40 @@
+using Farm.GpuWorker.Rendering;
+using Farm.Infrastructure.Messaging;
+using MassTransit;
+
+namespace Farm.GpuWorker.Consumers;
+
+/// <summary>
+/// Settings of the render consumer: one job at a time per warm pipeline (prefetch and concurrency both equal the
+/// pipelines, so a busy worker never hoards queued work), retries with backoff for transient failures only,
+/// and a durable quorum queue per model with a delivery limit and a dead-letter queue.
+/// </summary>
+public sealed class RenderJobConsumerDefinition : ConsumerDefinition<RenderJobConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<RenderJobConsumer> consumer, IRegistrationContext context)
+    {
+        endpoint.UseMessageRetry(r =>
+        {
+            r.Ignore<RenderRejectedException>();
+            r.Ignore<ArgumentException>();
+            r.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+        });
+    }
+
+    /// <summary>The queue of one model: bound to the render exchange with the model's name as routing key.</summary>
+    public static void ConfigureModelQueue(IRabbitMqReceiveEndpointConfigurator endpoint, string model, int pipelines, int deliveryLimit)
+    {
+        endpoint.ConfigureConsumeTopology = false;
+        endpoint.SetQuorumQueue();
+        endpoint.SetQueueArgument("x-delivery-limit", deliveryLimit);
+        endpoint.SetQueueArgument("x-dead-letter-exchange", "");
+        endpoint.SetQueueArgument("x-dead-letter-routing-key", RenderTopology.DeadLetterQueueName(model));
+        endpoint.PrefetchCount = pipelines;
+        endpoint.ConcurrentMessageLimit = pipelines;
+        endpoint.Bind(RenderTopology.ExchangeName, b =>
+        {
+            b.ExchangeType = RabbitMQ.Client.ExchangeType.Direct;
+            b.RoutingKey = model;
+        });
+    }
+}

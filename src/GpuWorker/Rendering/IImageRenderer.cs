@@ -1,0 +1,28 @@
+using Farm.Diffusion.Pipelines;
+using Farm.Shared.Contracts;
+
+namespace Farm.GpuWorker.Rendering;
+
+/// <summary>
+/// One warm model, rendering one job at a time. The product uses <see cref="PipelineRenderer"/> (the engine);
+/// the seam lets the worker's messaging, idempotency and storage be tested without the engine's cost.
+/// </summary>
+public interface IImageRenderer : IDisposable
+{
+    string ModelName { get; }
+
+    /// <summary>Renders every seed of the job as one batch; <paramref name="onStep"/> (step, total) returning false stops it.</summary>
+    IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation);
+}
+
+/// <summary>Which models a worker can serve, and how to load one.</summary>
+public interface IRendererFactory
+{
+    IReadOnlyList<string> Models { get; }
+
+    /// <summary>Loads a model; throws <see cref="RenderRejectedException"/> when it cannot be loaded at all.</summary>
+    IImageRenderer Load(string model);
+}
+
+/// <summary>A job that no retry can fix (bad parameters, a model that does not load): it is marked failed, not retried.</summary>
+public sealed class RenderRejectedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,49 @@
+using Farm.GpuWorker.Consumers;
+using Farm.GpuWorker.Progress;
+using Farm.GpuWorker.Rendering;
+using Farm.Infrastructure.Messaging;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using RabbitMQ.Client;
+
+namespace Farm.GpuWorker;
+
+/// <summary>Wires a worker into a host: its slots, progress reporter, heartbeat, and consumer registration.</summary>
+public static class WorkerHosting
+{
+    public static IServiceCollection AddFarmWorker(this IServiceCollection services, WorkerOptions options, IRendererFactory factory)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(new WorkerSlots(factory, options.WorkerId, options.Slots));
+        services.AddSingleton<ProgressReporter>();
+        services.AddSingleton<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+        return services;
+    }
+
+    public static void AddRenderConsumer(this IBusRegistrationConfigurator bus) =>
+        bus.AddConsumer<RenderJobConsumer, RenderJobConsumerDefinition>();
+
+    /// <summary>One quorum queue per served model on RabbitMQ.</summary>
+    public static void ConfigureRenderQueues(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator cfg, IReadOnlyList<string> models, WorkerOptions options)
+    {
+        RenderTopology.Configure(cfg);
+        foreach (var model in models)
+            cfg.ReceiveEndpoint(RenderTopology.QueueName(model), e =>
+            {
+                RenderJobConsumerDefinition.ConfigureModelQueue(e, model, options.Slots, options.DeliveryLimit);
+                e.ConfigureConsumer<RenderJobConsumer>(context);
+            });
+    }
+
+    /// <summary>The dead-letter queue the model queues route to after their delivery limit; declared before them.</summary>
+    public static async Task DeclareDeadLetterQueuesAsync(string amqpUrl, IEnumerable<string> models, CancellationToken cancellation)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(amqpUrl) };
+        await using var connection = await factory.CreateConnectionAsync(cancellation);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellation);
+        foreach (var model in models)
+            await channel.QueueDeclareAsync(RenderTopology.DeadLetterQueueName(model), durable: true, exclusive: false, autoDelete: false,
+                arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellation);
+    }
+}

@@ -1,0 +1,215 @@
+using Farm.Shared.Contracts;
+
+namespace Farm.Infrastructure.Progress;
+
+/// <summary>The live view in memory for the embedded default: same semantics as <see cref="RedisProgressStore"/>, one lock.</summary>
+public sealed class InMemoryProgressStore : IProgressStore
+{
+    private sealed class Sweep
+    {
+        public required string Id, Model;
+        public long Total, Jobs, PublishedJobs, Completed, Failed;
+        public int BatchSize;
+        public DateTimeOffset CreatedAt;
+        public DateTimeOffset? StartedAt, FinishedAt;
+        public bool Cancelled;
+        public readonly HashSet<long> Done = [];
+        public readonly Dictionary<long, string> Errors = [];
+        public readonly Dictionary<long, (int Images, int Step, int Total)> Running = [];
+    }
+
+    private readonly object gate = new();
+    private readonly Dictionary<string, Sweep> sweeps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> idempotency = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerHeartbeat> workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Action<SweepProgressed>>> subscribers = new(StringComparer.Ordinal);
+
+    public Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt)
+    {
+        lock (gate)
+            sweeps[id] = new Sweep { Id = id, Model = model, Total = total, Jobs = jobs, BatchSize = batchSize, CreatedAt = createdAt };
+        return Task.CompletedTask;
+    }
+
+    public Task<SweepSnapshot?> GetSweepAsync(string id)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(id, out var s)) return Task.FromResult<SweepSnapshot?>(null);
+            var running = s.Running.Values.Sum(r => (long)r.Images);
+            var fraction = s.Running.Values.Sum(r => r.Total == 0 ? 0 : r.Images * (double)r.Step / r.Total);
+            return Task.FromResult<SweepSnapshot?>(new SweepSnapshot(s.Id, s.Model, s.Total, s.Jobs, s.BatchSize, s.CreatedAt, s.StartedAt, s.FinishedAt,
+                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction));
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit)
+    {
+        lock (gate)
+            return Task.FromResult<IReadOnlyList<string>>(sweeps.Values.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id, StringComparer.Ordinal)
+                .Take(limit).Select(s => s.Id).ToList());
+    }
+
+    public Task<string?> ClaimIdempotencyKeyAsync(string key, string value)
+    {
+        lock (gate)
+        {
+            if (idempotency.TryGetValue(key, out var existing)) return Task.FromResult<string?>(existing);
+            idempotency[key] = value;
+            return Task.FromResult<string?>(null);
+        }
+    }
+
+    public Task SetPublishedJobsAsync(string id, long publishedJobs)
+    {
+        lock (gate)
+            if (sweeps.TryGetValue(id, out var s)) s.PublishedJobs = publishedJobs;
+        return Task.CompletedTask;
+    }
+
+    public async Task<bool> CancelAsync(string id, DateTimeOffset at)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(id, out var s)) return false;
+            s.Cancelled = true;
+            s.FinishedAt ??= at;
+        }
+        await PublishAsync(new SweepProgressed(ProgressKinds.SweepCancelled, id));
+        return true;
+    }
+
+    public Task<bool> IsCancelledAsync(string id)
+    {
+        lock (gate)
+            return Task.FromResult(sweeps.TryGetValue(id, out var s) && s.Cancelled);
+    }
+
+    public Task JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
+    {
+        lock (gate)
+            if (sweeps.TryGetValue(sweepId, out var s))
+            {
+                s.StartedAt ??= at;
+                s.Running[jobIndex] = (images, 0, 1);
+            }
+        return Task.CompletedTask;
+    }
+
+    public Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker)
+    {
+        lock (gate)
+            if (sweeps.TryGetValue(sweepId, out var s)) s.Running[jobIndex] = (images, step, totalSteps);
+        return PublishAsync(new SweepProgressed(ProgressKinds.Step, sweepId, jobIndex, Step: step, TotalSteps: totalSteps, Worker: worker));
+    }
+
+    public Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at) =>
+        Count(sweepId, jobIndex, indices, null, at);
+
+    public Task<CountResult> FailImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string error, string worker, DateTimeOffset at) =>
+        Count(sweepId, jobIndex, indices, error, at);
+
+    private Task<CountResult> Count(string sweepId, long jobIndex, IReadOnlyList<long> indices, string? error, DateTimeOffset at)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(sweepId, out var s)) return Task.FromResult(new CountResult(0, false));
+            var added = 0;
+            foreach (var index in indices)
+            {
+                if (!s.Done.Add(index)) continue;
+                added++;
+                if (error is not null) s.Errors[index] = error;
+            }
+            if (error is null) s.Completed += added;
+            else s.Failed += added;
+            s.Running.Remove(jobIndex);
+            var finished = s.Total > 0 && s.Done.Count >= s.Total && s.FinishedAt is null;
+            if (finished) s.FinishedAt = at;
+            return Task.FromResult(new CountResult(added, finished));
+        }
+    }
+
+    public Task JobStoppedAsync(string sweepId, long jobIndex, string state)
+    {
+        lock (gate)
+            if (sweeps.TryGetValue(sweepId, out var s)) s.Running.Remove(jobIndex);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> GetImageStatesAsync(string sweepId, IReadOnlyList<long> indices)
+    {
+        lock (gate)
+        {
+            sweeps.TryGetValue(sweepId, out var s);
+            return Task.FromResult<IReadOnlyList<string>>(indices
+                .Select(i => s is null || !s.Done.Contains(i) ? "queued" : s.Errors.ContainsKey(i) ? "failed" : "completed").ToList());
+        }
+    }
+
+    public Task<string?> GetImageErrorAsync(string sweepId, long index)
+    {
+        lock (gate)
+            return Task.FromResult(sweeps.TryGetValue(sweepId, out var s) && s.Errors.TryGetValue(index, out var e) ? e : null);
+    }
+
+    public Task<IReadOnlyList<long>> GetRunningJobsAsync(string sweepId)
+    {
+        lock (gate)
+            return Task.FromResult<IReadOnlyList<long>>(sweeps.TryGetValue(sweepId, out var s) ? s.Running.Keys.Order().ToList() : []);
+    }
+
+    public Task PublishAsync(SweepProgressed progress)
+    {
+        Action<SweepProgressed>[] handlers;
+        lock (gate)
+            handlers = subscribers.TryGetValue(progress.SweepId, out var list) ? [.. list] : [];
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                handler(progress);
+            }
+            catch
+            {
+                // A subscriber's failure is its own; the publisher (a render) must not notice.
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IAsyncDisposable> SubscribeAsync(string sweepId, Action<SweepProgressed> onProgress)
+    {
+        lock (gate)
+        {
+            if (!subscribers.TryGetValue(sweepId, out var list)) subscribers[sweepId] = list = [];
+            list.Add(onProgress);
+        }
+        return Task.FromResult<IAsyncDisposable>(new Subscription(() =>
+        {
+            lock (gate) subscribers[sweepId].Remove(onProgress);
+        }));
+    }
+
+    public Task HeartbeatAsync(WorkerHeartbeat heartbeat)
+    {
+        lock (gate) workers[heartbeat.WorkerId] = heartbeat;
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<WorkerHeartbeat>> ListWorkersAsync(TimeSpan maxAge)
+    {
+        var now = DateTimeOffset.UtcNow;
+        lock (gate)
+            return Task.FromResult<IReadOnlyList<WorkerHeartbeat>>(workers.Values.Where(w => now - w.At <= maxAge).OrderBy(w => w.WorkerId, StringComparer.Ordinal).ToList());
+    }
+
+    private sealed class Subscription(Action dispose) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

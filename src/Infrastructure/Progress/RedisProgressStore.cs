@@ -1,0 +1,217 @@
+using System.Globalization;
+using Farm.Shared.Contracts;
+using Farm.Shared.Layout;
+using StackExchange.Redis;
+
+namespace Farm.Infrastructure.Progress;
+
+/// <summary>
+/// The live view in Redis (layout: <see cref="ProgressKeys"/>). Counting runs as one Lua script per job, so
+/// "count each index once, clear the running entry, stamp finishedAt when the last image lands" is atomic.
+/// </summary>
+public sealed class RedisProgressStore(IConnectionMultiplexer redis, string prefix) : IProgressStore
+{
+    private static readonly TimeSpan JobTtl = TimeSpan.FromDays(1);
+
+    // KEYS: sweep, done, running, failed, job. ARGV: jobIndex, now, kind (c|f), error, idx...
+    private const string CountScript = """
+        local added = 0
+        for i = 5, #ARGV do
+          if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then
+            added = added + 1
+            if ARGV[3] == 'f' then redis.call('HSET', KEYS[4], ARGV[i], ARGV[4]) end
+          end
+        end
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+        if added > 0 then redis.call('HINCRBY', KEYS[1], ARGV[3] == 'f' and 'failed' or 'completed', added) end
+        redis.call('HDEL', KEYS[3], ARGV[1])
+        redis.call('HSET', KEYS[5], 'state', ARGV[3] == 'f' and 'failed' or 'completed', 'updatedAt', ARGV[2])
+        redis.call('EXPIRE', KEYS[5], 86400)
+        local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+        local finished = 0
+        if total > 0 and redis.call('SCARD', KEYS[2]) >= total and redis.call('HEXISTS', KEYS[1], 'finishedAt') == 0 then
+          redis.call('HSET', KEYS[1], 'finishedAt', ARGV[2])
+          finished = 1
+        end
+        return {added, finished}
+        """;
+
+    private readonly ProgressKeys keys = new(prefix);
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt)
+    {
+        var batch = Db.CreateTransaction();
+        _ = batch.HashSetAsync(keys.Sweep(id),
+        [
+            new HashEntry("model", model), new HashEntry("total", total), new HashEntry("jobs", jobs), new HashEntry("batchSize", batchSize),
+            new HashEntry("createdAt", Time(createdAt)), new HashEntry("completed", 0), new HashEntry("failed", 0), new HashEntry("publishedJobs", 0),
+        ]);
+        _ = batch.SortedSetAddAsync(keys.Sweeps, id, createdAt.ToUnixTimeMilliseconds());
+        await batch.ExecuteAsync();
+    }
+
+    public async Task<SweepSnapshot?> GetSweepAsync(string id)
+    {
+        // One MULTI: the counters and the running jobs come from the same instant, so they always add up.
+        var tx = Db.CreateTransaction();
+        var sweepTask = tx.HashGetAllAsync(keys.Sweep(id));
+        var runningTask = tx.HashGetAllAsync(keys.Running(id));
+        await tx.ExecuteAsync();
+        var fields = (await sweepTask).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        if (fields.Count == 0 || !fields.ContainsKey("total")) return null;
+        long running = 0;
+        double fraction = 0;
+        foreach (var entry in await runningTask)
+        {
+            var parts = ((string)entry.Value!).Split(' ');
+            var images = long.Parse(parts[0], CultureInfo.InvariantCulture);
+            var step = double.Parse(parts[1], CultureInfo.InvariantCulture);
+            var totalSteps = double.Parse(parts[2], CultureInfo.InvariantCulture);
+            running += images;
+            fraction += totalSteps > 0 ? images * step / totalSteps : 0;
+        }
+        return new SweepSnapshot(id, fields.GetValueOrDefault("model", ""), Long(fields, "total"), Long(fields, "jobs"), (int)Long(fields, "batchSize"),
+            ParseTime(fields.GetValueOrDefault("createdAt")) ?? DateTimeOffset.UnixEpoch,
+            ParseTime(fields.GetValueOrDefault("startedAt")), ParseTime(fields.GetValueOrDefault("finishedAt")),
+            fields.GetValueOrDefault("cancelled") == "1", Long(fields, "publishedJobs"), Long(fields, "completed"), Long(fields, "failed"), running, fraction);
+    }
+
+    public async Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) =>
+        (await Db.SortedSetRangeByRankAsync(keys.Sweeps, 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+
+    public async Task<string?> ClaimIdempotencyKeyAsync(string key, string value)
+    {
+        if (await Db.StringSetAsync(keys.Idempotency(key), value, TimeSpan.FromDays(7), When.NotExists)) return null;
+        return await Db.StringGetAsync(keys.Idempotency(key));
+    }
+
+    public Task SetPublishedJobsAsync(string id, long publishedJobs) => Db.HashSetAsync(keys.Sweep(id), "publishedJobs", publishedJobs);
+
+    public async Task<bool> CancelAsync(string id, DateTimeOffset at)
+    {
+        if (!await Db.KeyExistsAsync(keys.Sweep(id))) return false;
+        await Db.HashSetAsync(keys.Sweep(id), "cancelled", 1);
+        await Db.HashSetAsync(keys.Sweep(id), "finishedAt", Time(at), When.NotExists);
+        await PublishAsync(new SweepProgressed(ProgressKinds.SweepCancelled, id));
+        return true;
+    }
+
+    public async Task<bool> IsCancelledAsync(string id) => (string?)await Db.HashGetAsync(keys.Sweep(id), "cancelled") == "1";
+
+    public async Task JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
+    {
+        var batch = Db.CreateBatch();
+        var tasks = new Task[]
+        {
+            batch.HashSetAsync(keys.Sweep(sweepId), "startedAt", Time(at), When.NotExists),
+            batch.HashSetAsync(keys.Running(sweepId), jobIndex, $"{images} 0 1"),
+            batch.HashSetAsync(keys.Job(sweepId, jobIndex), [new HashEntry("state", "running"), new HashEntry("worker", worker), new HashEntry("step", 0), new HashEntry("updatedAt", Time(at))]),
+            batch.KeyExpireAsync(keys.Job(sweepId, jobIndex), JobTtl),
+        };
+        batch.Execute();
+        await Task.WhenAll(tasks);
+        await PublishAsync(new SweepProgressed(ProgressKinds.JobStarted, sweepId, jobIndex, Worker: worker));
+    }
+
+    public async Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker)
+    {
+        var batch = Db.CreateBatch();
+        var tasks = new Task[]
+        {
+            batch.HashSetAsync(keys.Running(sweepId), jobIndex, $"{images} {step} {totalSteps}"),
+            batch.HashSetAsync(keys.Job(sweepId, jobIndex), [new HashEntry("step", step), new HashEntry("totalSteps", totalSteps), new HashEntry("updatedAt", Time(DateTimeOffset.UtcNow))]),
+            batch.PublishAsync(keys.Channel(sweepId), FarmJson.Serialize(new SweepProgressed(ProgressKinds.Step, sweepId, jobIndex, Step: step, TotalSteps: totalSteps, Worker: worker))),
+        };
+        batch.Execute();
+        await Task.WhenAll(tasks);
+    }
+
+    public Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at) =>
+        CountAsync(sweepId, jobIndex, indices, "c", "", at);
+
+    public Task<CountResult> FailImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string error, string worker, DateTimeOffset at) =>
+        CountAsync(sweepId, jobIndex, indices, "f", error, at);
+
+    private async Task<CountResult> CountAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string kind, string error, DateTimeOffset at)
+    {
+        RedisKey[] scriptKeys = [keys.Sweep(sweepId), keys.Done(sweepId), keys.Running(sweepId), keys.Failed(sweepId), keys.Job(sweepId, jobIndex)];
+        RedisValue[] args = [jobIndex, Time(at), kind, error, .. indices.Select(i => (RedisValue)i)];
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(CountScript, scriptKeys, args))!;
+        return new CountResult((int)result[0], (int)result[1] == 1);
+    }
+
+    public async Task JobStoppedAsync(string sweepId, long jobIndex, string state)
+    {
+        await Db.HashDeleteAsync(keys.Running(sweepId), jobIndex);
+        await Db.HashSetAsync(keys.Job(sweepId, jobIndex), "state", state);
+    }
+
+    public async Task<IReadOnlyList<string>> GetImageStatesAsync(string sweepId, IReadOnlyList<long> indices)
+    {
+        var batch = Db.CreateBatch();
+        var done = indices.Select(i => batch.SetContainsAsync(keys.Done(sweepId), i)).ToList();
+        var failed = indices.Select(i => batch.HashExistsAsync(keys.Failed(sweepId), i)).ToList();
+        batch.Execute();
+        var states = new List<string>(indices.Count);
+        for (var i = 0; i < indices.Count; i++)
+            states.Add(!await done[i] ? "queued" : await failed[i] ? "failed" : "completed");
+        return states;
+    }
+
+    public async Task<string?> GetImageErrorAsync(string sweepId, long index) => await Db.HashGetAsync(keys.Failed(sweepId), index);
+
+    public async Task<IReadOnlyList<long>> GetRunningJobsAsync(string sweepId) =>
+        (await Db.HashKeysAsync(keys.Running(sweepId))).Select(k => (long)k).Order().ToList();
+
+    public Task PublishAsync(SweepProgressed progress) =>
+        redis.GetSubscriber().PublishAsync(keys.Channel(progress.SweepId), FarmJson.Serialize(progress));
+
+    public async Task<IAsyncDisposable> SubscribeAsync(string sweepId, Action<SweepProgressed> onProgress)
+    {
+        var subscriber = redis.GetSubscriber();
+        var channel = new RedisChannel(keys.Channel(sweepId), RedisChannel.PatternMode.Literal);
+        Action<RedisChannel, RedisValue> handler = (_, value) =>
+        {
+            try
+            {
+                onProgress(FarmJson.Deserialize<SweepProgressed>(value!));
+            }
+            catch
+            {
+                // A malformed message or a failing subscriber must not take the connection's reader down.
+            }
+        };
+        await subscriber.SubscribeAsync(channel, handler);
+        return new Subscription(() => subscriber.UnsubscribeAsync(channel, handler));
+    }
+
+    public async Task HeartbeatAsync(WorkerHeartbeat heartbeat) =>
+        await Db.HashSetAsync(keys.Workers, heartbeat.WorkerId, FarmJson.Serialize(heartbeat));
+
+    public async Task<IReadOnlyList<WorkerHeartbeat>> ListWorkersAsync(TimeSpan maxAge)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var result = new List<WorkerHeartbeat>();
+        foreach (var entry in await Db.HashGetAllAsync(keys.Workers))
+        {
+            var heartbeat = FarmJson.Deserialize<WorkerHeartbeat>(entry.Value!);
+            if (now - heartbeat.At <= maxAge) result.Add(heartbeat);
+            else if (now - heartbeat.At > TimeSpan.FromHours(1)) await Db.HashDeleteAsync(keys.Workers, entry.Name);
+        }
+        return result.OrderBy(w => w.WorkerId, StringComparer.Ordinal).ToList();
+    }
+
+    private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset? ParseTime(string? text) =>
+        text is null ? null : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+
+    private static long Long(Dictionary<string, string> fields, string name) =>
+        fields.TryGetValue(name, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : 0;
+
+    private sealed class Subscription(Func<Task> dispose) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await dispose();
+    }
+}

@@ -1,0 +1,60 @@
+using System.Runtime.CompilerServices;
+
+namespace Farm.Infrastructure.Storage;
+
+/// <summary>A local folder as the bucket: key <c>a/b.png</c> is the file <c>ROOT/a/b.png</c>. Writes are atomic (temp file + rename).</summary>
+public sealed class FolderObjectStore(string root) : IObjectStore
+{
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public string Location => Root;
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellation = default)
+    {
+        var path = PathOf(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(temp, bytes.ToArray(), cancellation);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default)
+    {
+        var path = PathOf(key);
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellation);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task<bool> ExistsAsync(string key, CancellationToken cancellation = default) => Task.FromResult(File.Exists(PathOf(key)));
+
+    public async IAsyncEnumerable<string> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        await Task.Yield();
+        if (!Directory.Exists(Root)) yield break;
+        var keys = Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
+            .Where(p => !p.EndsWith(".tmp", StringComparison.Ordinal))
+            .Select(p => Path.GetRelativePath(Root, p).Replace(Path.DirectorySeparatorChar, '/'))
+            .Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            yield return key;
+        }
+    }
+
+    public string GetUrl(string key, TimeSpan validFor) => new Uri(PathOf(key)).AbsoluteUri;
+
+    private string PathOf(string key)
+    {
+        if (key.Length == 0 || key.Contains("..", StringComparison.Ordinal) || key.StartsWith('/'))
+            throw new ArgumentException($"bad object key '{key}'", nameof(key));
+        return Path.Combine(Root, key.Replace('/', Path.DirectorySeparatorChar));
+    }
+}

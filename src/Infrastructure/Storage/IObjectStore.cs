@@ -1,0 +1,21 @@
+namespace Farm.Infrastructure.Storage;
+
+/// <summary>The bucket: the ledger of finished work. S3 in deployment, a folder in the embedded default.</summary>
+public interface IObjectStore
+{
+    /// <summary>A name for logs and the CLI: <c>s3://bucket</c> or the folder path.</summary>
+    string Location { get; }
+
+    Task PutAsync(string key, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellation = default);
+
+    /// <summary>The object's bytes, or null when there is no such key.</summary>
+    Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default);
+
+    Task<bool> ExistsAsync(string key, CancellationToken cancellation = default);
+
+    /// <summary>Keys starting with <paramref name="prefix"/>, in ascending order.</summary>
+    IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellation = default);
+
+    /// <summary>A URL a client can GET the object from without credentials (presigned for S3, file:// for a folder).</summary>
+    string GetUrl(string key, TimeSpan validFor);
+}

@@ -1,0 +1,57 @@
+namespace Farm.Shared.Contracts;
+
+/// <summary>Kinds of <see cref="SweepProgressed"/> events on a sweep's live channel.</summary>
+public static class ProgressKinds
+{
+    public const string Step = "step";
+    public const string ImageCompleted = "image-completed";
+    public const string ImageFailed = "image-failed";
+    public const string JobStarted = "job-started";
+    public const string JobStopped = "job-stopped";
+    public const string SweepFinished = "sweep-finished";
+    public const string SweepCancelled = "sweep-cancelled";
+}
+
+/// <summary>One event on a sweep's live channel (Redis pub/sub JSON, and the SSE stream's data).</summary>
+public sealed record SweepProgressed(
+    string Kind,
+    string SweepId,
+    long? JobIndex = null,
+    long? ImageIndex = null,
+    int? Step = null,
+    int? TotalSteps = null,
+    string? Worker = null,
+    string? Error = null);
+
+/// <summary>What a worker announces every few seconds; the coordinator lists these and learns the served models.</summary>
+public sealed record WorkerHeartbeat(
+    string WorkerId,
+    string Host,
+    string Device,
+    IReadOnlyList<string> Models,
+    long JobsDone,
+    string? CurrentJob,
+    DateTimeOffset StartedAt,
+    DateTimeOffset At);
+
+/// <summary>The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image.</summary>
+public sealed record ImageRecord(
+    string SweepId,
+    long Index,
+    string Id,
+    string Key,
+    string Model,
+    string ModelHash,
+    string EngineVersion,
+    string Prompt,
+    string NegativePrompt,
+    long Seed,
+    int Steps,
+    double GuidanceScale,
+    string Scheduler,
+    int Width,
+    int Height,
+    long JobIndex,
+    string Worker,
+    double RenderSeconds,
+    DateTimeOffset CompletedAt);

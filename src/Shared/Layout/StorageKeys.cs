@@ -1,0 +1,46 @@
+using System.Globalization;
+
+namespace Farm.Shared.Layout;
+
+/// <summary>
+/// Where things live in the bucket. Everything of a sweep is below <c>sweeps/&lt;sweepId&gt;/</c>:
+/// <c>manifest.json</c> (the spec as accepted), <c>images/&lt;index:D8&gt;.png</c> and <c>.json</c> (the image and its
+/// record; the record is written last, so its presence means the image is complete), <c>contact-sheet.png</c>.
+/// </summary>
+public static class StorageKeys
+{
+    public static string SweepPrefix(string sweepId) => $"sweeps/{sweepId}/";
+    public static string Manifest(string sweepId) => $"sweeps/{sweepId}/manifest.json";
+    public static string ImagesPrefix(string sweepId) => $"sweeps/{sweepId}/images/";
+    public static string Image(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.png";
+    public static string ImageRecord(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.json";
+    public static string ContactSheet(string sweepId) => $"sweeps/{sweepId}/contact-sheet.png";
+
+    private static string Index(long index) => index.ToString("D8", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Redis layout of the live view, all below a configurable prefix (default <c>farm:</c>):
+/// <list type="bullet">
+/// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs</item>
+/// <item><c>sweep:{id}:done</c> set of counted image indices (completed or failed), so a redelivery never counts twice</item>
+/// <item><c>sweep:{id}:failed</c> hash index → error</item>
+/// <item><c>sweep:{id}:running</c> hash jobIndex → "images step totalSteps" of jobs rendering now</item>
+/// <item><c>job:{id}:{jobIndex}</c> hash: state, step, totalSteps, worker, updatedAt (expires after a day)</item>
+/// <item><c>progress:{id}</c> pub/sub channel of <see cref="Contracts.SweepProgressed"/> JSON</item>
+/// <item><c>sweeps</c> sorted set of sweep ids by creation time; <c>workers</c> hash id → heartbeat JSON;
+/// <c>idempotency:{key}</c> → "sweepId bodyHash"</item>
+/// </list>
+/// </summary>
+public sealed record ProgressKeys(string Prefix)
+{
+    public string Sweep(string id) => $"{Prefix}sweep:{id}";
+    public string Done(string id) => $"{Prefix}sweep:{id}:done";
+    public string Failed(string id) => $"{Prefix}sweep:{id}:failed";
+    public string Running(string id) => $"{Prefix}sweep:{id}:running";
+    public string Job(string id, long jobIndex) => $"{Prefix}job:{id}:{jobIndex.ToString(CultureInfo.InvariantCulture)}";
+    public string Channel(string id) => $"{Prefix}progress:{id}";
+    public string Sweeps => $"{Prefix}sweeps";
+    public string Workers => $"{Prefix}workers";
+    public string Idempotency(string key) => $"{Prefix}idempotency:{key}";
+}

@@ -1,0 +1,61 @@
+namespace Farm.Shared.Sweeps;
+
+/// <summary>The deployment's limits on what a sweep may ask for.</summary>
+public sealed record SweepLimits
+{
+    public int MaxWidth { get; init; } = 1024;
+    public int MaxHeight { get; init; } = 1024;
+    public int MaxSteps { get; init; } = 150;
+    public double MaxGuidanceScale { get; init; } = 50;
+    public long MaxImages { get; init; } = 10_000_000;
+    public int MaxPromptLength { get; init; } = 2000;
+}
+
+/// <summary>Checks a parsed spec against the limits and the models workers have announced.</summary>
+public static class SweepValidator
+{
+    public static SweepErrors Validate(SweepSpec spec, SweepLimits limits, Func<string, bool> modelIsServed)
+    {
+        var errors = new SweepErrors();
+        if (!modelIsServed(spec.Model)) errors.Add("model", $"no worker serves model '{spec.Model}'");
+        for (var i = 0; i < spec.Prompts.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(spec.Prompts[i])) errors.Add($"prompts[{i}]", "must not be empty");
+            else if (spec.Prompts[i].Length > limits.MaxPromptLength) errors.Add($"prompts[{i}]", $"is longer than {limits.MaxPromptLength} characters");
+        }
+        Size("width", spec.Width, limits.MaxWidth, errors);
+        Size("height", spec.Height, limits.MaxHeight, errors);
+        Each(spec.Steps, "steps", s => s <= 0 ? "must be ≥ 1" : s > limits.MaxSteps ? $"must be ≤ {limits.MaxSteps}" : null, errors);
+        Each(spec.GuidanceScales, "guidanceScale", g => g < 0 ? "must be ≥ 0" : g > limits.MaxGuidanceScale ? $"must be ≤ {limits.MaxGuidanceScale}" : null, errors);
+        Each(spec.Schedulers, "scheduler", s => SchedulerNames.IsKnown(s) ? null : $"unknown scheduler '{s}' (known: {string.Join(", ", SchedulerNames.All)})", errors);
+        var total = ImageCount(spec);
+        if (total > limits.MaxImages) errors.Add("$", $"the sweep has {total} images, more than the limit of {limits.MaxImages}");
+        return errors;
+    }
+
+    /// <summary>Images in the sweep; saturates instead of overflowing for absurd specs.</summary>
+    public static long ImageCount(SweepSpec spec)
+    {
+        try
+        {
+            return checked(spec.Prompts.Count * (long)spec.GuidanceScales.Count * spec.Steps.Count * spec.Schedulers.Count * spec.Seeds.Count);
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue;
+        }
+    }
+
+    private static void Size(string field, int value, int max, SweepErrors errors)
+    {
+        if (value <= 0) errors.Add(field, "must be ≥ 8");
+        else if (value % 8 != 0) errors.Add(field, $"must be a multiple of 8 (got {value})");
+        else if (value > max) errors.Add(field, $"must be ≤ {max} (got {value})");
+    }
+
+    private static void Each<T>(IReadOnlyList<T> values, string field, Func<T, string?> check, SweepErrors errors)
+    {
+        for (var i = 0; i < values.Count; i++)
+            if (check(values[i]) is { } message) errors.Add(values.Count == 1 ? field : $"{field}[{i}]", message);
+    }
+}

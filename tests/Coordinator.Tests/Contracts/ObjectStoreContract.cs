@@ -1,0 +1,56 @@
+using System.Text;
+using Farm.Infrastructure;
+using Farm.Infrastructure.Storage;
+using Farm.Testing;
+using Xunit;
+
+namespace Farm.Coordinator.Tests.Contracts;
+
+/// <summary>What every bucket does, run against a folder (the embedded default) and s3rver.</summary>
+public abstract class ObjectStoreContract
+{
+    protected abstract Task<IObjectStore> CreateAsync();
+
+    [Fact]
+    public async Task Objects_read_back_byte_for_byte_and_missing_ones_read_as_null()
+    {
+        var store = await CreateAsync();
+        var bytes = new byte[70_000];
+        new Random(7).NextBytes(bytes);
+        await store.PutAsync("sweeps/s/images/00000001.png", bytes, "image/png");
+        Assert.Equal(bytes, await store.GetAsync("sweeps/s/images/00000001.png"));
+        Assert.True(await store.ExistsAsync("sweeps/s/images/00000001.png"));
+        Assert.False(await store.ExistsAsync("sweeps/s/images/00000002.png"));
+        Assert.Null(await store.GetAsync("sweeps/s/nothing.json"));
+    }
+
+    [Fact]
+    public async Task Listing_returns_the_keys_below_a_prefix_in_order_and_urls_serve_the_object()
+    {
+        var store = await CreateAsync();
+        foreach (var key in new[] { "sweeps/a/images/00000002.json", "sweeps/a/images/00000001.json", "sweeps/b/x.json" })
+            await store.PutAsync(key, Encoding.UTF8.GetBytes(key), "application/json");
+        var keys = new List<string>();
+        await foreach (var key in store.ListAsync("sweeps/a/")) keys.Add(key);
+        Assert.Equal(["sweeps/a/images/00000001.json", "sweeps/a/images/00000002.json"], keys);
+
+        var url = new Uri(store.GetUrl("sweeps/b/x.json", TimeSpan.FromMinutes(5)));
+        var body = url.IsFile ? await File.ReadAllBytesAsync(url.LocalPath) : await new HttpClient().GetByteArrayAsync(url);
+        Assert.Equal("sweeps/b/x.json", Encoding.UTF8.GetString(body));
+    }
+}
+
+public sealed class FolderObjectStoreTests : ObjectStoreContract
+{
+    protected override Task<IObjectStore> CreateAsync() =>
+        Task.FromResult<IObjectStore>(new FolderObjectStore(Directory.CreateTempSubdirectory("farm-bucket.").FullName));
+}
+
+public sealed class S3ObjectStoreTests : ObjectStoreContract
+{
+    protected override async Task<IObjectStore> CreateAsync()
+    {
+        var bucket = await TestServices.CreateBucketAsync("contract");
+        return new S3ObjectStore(new S3Options { Url = TestServices.S3Url.ToString(), Bucket = bucket, AccessKey = TestServices.S3AccessKey, SecretKey = TestServices.S3SecretKey });
+    }
+}

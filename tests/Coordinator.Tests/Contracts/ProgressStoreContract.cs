@@ -1,0 +1,94 @@
+using Farm.Infrastructure.Progress;
+using Farm.Shared.Contracts;
+using Farm.Testing;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Farm.Coordinator.Tests.Contracts;
+
+/// <summary>What every progress store does, run against memory (the embedded default) and Redis.</summary>
+public abstract class ProgressStoreContract
+{
+    protected abstract Task<IProgressStore> CreateAsync();
+
+    [Fact]
+    public async Task Completing_the_same_images_twice_counts_them_once_and_finishes_the_sweep_once()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s1", "tiny", 4, 2, 2, DateTimeOffset.UtcNow);
+        await store.JobStartedAsync("s1", 0, 2, "w1", DateTimeOffset.UtcNow);
+        Assert.Equal(2, (await store.GetSweepAsync("s1"))!.Running);
+        Assert.Equal(new CountResult(2, false), await store.CompleteImagesAsync("s1", 0, [0, 1], "w1", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(0, false), await store.CompleteImagesAsync("s1", 0, [0, 1], "w2", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(1, false), await store.FailImagesAsync("s1", 1, [2], "bad", "w1", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(1, true), await store.CompleteImagesAsync("s1", 1, [3], "w1", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(0, false), await store.CompleteImagesAsync("s1", 1, [3], "w1", DateTimeOffset.UtcNow));
+        var sweep = (await store.GetSweepAsync("s1"))!;
+        Assert.Equal((3L, 1L, 0L, 0L), (sweep.Completed, sweep.Failed, sweep.Running, sweep.Queued));
+        Assert.Equal("failed", sweep.State);
+        Assert.NotNull(sweep.FinishedAt);
+        Assert.Equal(["completed", "completed", "failed", "completed"], await store.GetImageStatesAsync("s1", [0, 1, 2, 3]));
+        Assert.Equal("bad", await store.GetImageErrorAsync("s1", 2));
+    }
+
+    [Fact]
+    public async Task Steps_show_as_fractional_progress_of_the_running_images()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s2", "tiny", 4, 2, 2, DateTimeOffset.UtcNow);
+        Assert.Equal("queued", (await store.GetSweepAsync("s2"))!.State);
+        await store.JobStartedAsync("s2", 1, 2, "w1", DateTimeOffset.UtcNow);
+        await store.StepAsync("s2", 1, 2, 5, 10, "w1");
+        var sweep = (await store.GetSweepAsync("s2"))!;
+        Assert.Equal("running", sweep.State);
+        Assert.Equal(0.25, sweep.Progress, 6);
+        Assert.Equal([1L], await store.GetRunningJobsAsync("s2"));
+        await store.JobStoppedAsync("s2", 1, "retrying");
+        Assert.Equal(0, (await store.GetSweepAsync("s2"))!.Running);
+    }
+
+    [Fact]
+    public async Task Cancelling_marks_the_sweep_and_tells_subscribers()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s3", "tiny", 4, 2, 2, DateTimeOffset.UtcNow);
+        var heard = new TaskCompletionSource<SweepProgressed>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (await store.SubscribeAsync("s3", p => heard.TrySetResult(p)))
+        {
+            Assert.False(await store.CancelAsync("nope", DateTimeOffset.UtcNow));
+            Assert.True(await store.CancelAsync("s3", DateTimeOffset.UtcNow));
+            Assert.Equal(ProgressKinds.SweepCancelled, (await heard.Task.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
+        }
+        Assert.True(await store.IsCancelledAsync("s3"));
+        Assert.Equal("cancelled", (await store.GetSweepAsync("s3"))!.State);
+    }
+
+    [Fact]
+    public async Task Idempotency_keys_sweep_lists_and_heartbeats_round_trip()
+    {
+        var store = await CreateAsync();
+        Assert.Null(await store.ClaimIdempotencyKeyAsync("k", "a 1"));
+        Assert.Equal("a 1", await store.ClaimIdempotencyKeyAsync("k", "b 2"));
+        await store.CreateSweepAsync("old", "tiny", 1, 1, 1, DateTimeOffset.UtcNow.AddMinutes(-1));
+        await store.CreateSweepAsync("new", "tiny", 1, 1, 1, DateTimeOffset.UtcNow);
+        Assert.Equal(["new", "old"], (await store.ListSweepIdsAsync(10)).Where(i => i is "new" or "old"));
+        Assert.Null(await store.GetSweepAsync("missing"));
+        var now = DateTimeOffset.UtcNow;
+        await store.HeartbeatAsync(new WorkerHeartbeat("w-live", "h", "cpu", ["tiny"], 3, "s/1", now, now));
+        await store.HeartbeatAsync(new WorkerHeartbeat("w-stale", "h", "cpu", ["tiny"], 0, null, now, now.AddMinutes(-5)));
+        var workers = await store.ListWorkersAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["w-live"], workers.Select(w => w.WorkerId));
+        Assert.Equal(["tiny"], workers[0].Models);
+    }
+}
+
+public sealed class InMemoryProgressStoreTests : ProgressStoreContract
+{
+    protected override Task<IProgressStore> CreateAsync() => Task.FromResult<IProgressStore>(new InMemoryProgressStore());
+}
+
+public sealed class RedisProgressStoreTests : ProgressStoreContract
+{
+    protected override async Task<IProgressStore> CreateAsync() =>
+        new RedisProgressStore(await TestServices.ConnectRedisAsync(), TestServices.UniqueRedisPrefix("progress"));
+}
