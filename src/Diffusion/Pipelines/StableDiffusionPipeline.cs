@@ -65,8 +65,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         UNet2DConditionModel? unet = null;
         try
         {
-            unet = LoadComponent(new UNet2DConditionModel(UNet2DConditionConfig.FromJson(index.Unet.ConfigPath!)), index.Unet, options);
-            var vae = LoadComponent(new AutoencoderKL(AutoencoderKLConfig.FromJson(index.Vae.ConfigPath!)), index.Vae, options);
+            unet = UNet2DConditionModel.FromDirectory(index.Unet.Directory, options.DType, options.Device, WeightsFile(index.Unet));
+            var vae = AutoencoderKL.FromDirectory(index.Vae.Directory, options.DType, options.Device, WeightsFile(index.Vae));
             return new StableDiffusionPipeline(index, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
         }
         catch
@@ -77,20 +77,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         }
     }
 
-    private static T LoadComponent<T>(T module, ModelComponent component, PipelineOptions options) where T : Module
-    {
-        try
-        {
-            using var weights = Weights.SafetensorsWeights.Open(component.WeightsPath!);
-            module.Load(weights, options.DType, options.Device);
-            return module;
-        }
-        catch
-        {
-            module.Dispose();
-            throw;
-        }
-    }
+    private static string WeightsFile(ModelComponent component) =>
+        Path.GetFileName(component.WeightsPath ?? throw new InvalidDataException($"{component.Name}: no weights file"));
 
     /// <summary>Renders one image per seed in one batch; throws OperationCanceledException when the callback returns false or the token fires.</summary>
     public IReadOnlyList<RenderedImage> Render(RenderRequest request, Func<StepProgress, bool>? onStep = null, CancellationToken cancellation = default) =>
