@@ -107,6 +107,12 @@ step_dotnet_build() {
 }
 
 mkdir -p "$FARM_STATE"
+# Several ./farm commands may start at once (a coordinator, workers, a submit): one setup at a time,
+# the others wait and then find everything done.
+mkdir -p "$FARM_STATE"
+exec 9>"$FARM_STATE/setup.lock"
+flock 9
+
 if $with_apt; then run_step "apt packages" step_apt; fi
 run_step ".NET SDK" step_dotnet
 run_step "s3rver (npm)" step_s3rver

@@ -58,6 +58,18 @@ public sealed class SweepSpecTests
     }
 
     [Fact]
+    public void A_yaml_guidance_list_may_mix_whole_and_fractional_numbers()
+    {
+        var spec = Parse("""
+            model: tiny
+            prompts: [a castle]
+            seeds: { start: 10, count: 3 }
+            guidanceScale: [5, 7.5]
+            """);
+        Assert.Equal([5.0, 7.5], spec.GuidanceScales);
+    }
+
+    [Fact]
     public void Each_bad_field_gets_its_own_error_naming_it()
     {
         var errors = Errors("""{"model":"sdxl","prompts":["ok",""," "],"seeds":[1,-2],"steps":0,"scheduler":["ddim","warp"],"width":100,"height":2048,"colour":1}""");

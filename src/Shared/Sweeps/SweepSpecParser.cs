@@ -189,7 +189,7 @@ public static class SweepSpecParser
         for (var i = 0; i < items.Count; i++)
         {
             var path = node is JsonArray ? $"{field}[{i}]" : field;
-            if (items[i] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && double.IsFinite(v.GetValue<double>())) result.Add(v.GetValue<double>());
+            if (TryDouble(items[i], out var value)) result.Add(value);
             else errors.Add(path, "must be a number");
         }
         if (items.Count == 0) errors.Add(field, "must hold at least one value");
@@ -203,6 +203,20 @@ public static class SweepSpecParser
         if (TryLong(node, out var value) && value is >= int.MinValue and <= int.MaxValue) return (int)value;
         errors.Add(field, "must be a whole number");
         return null;
+    }
+
+    /// <summary>A finite number, whether the node holds it as a double or (from YAML, say) as a whole number.</summary>
+    private static bool TryDouble(JsonNode? node, out double value)
+    {
+        value = 0;
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.Number) return false;
+        if (v.TryGetValue<double>(out value)) return double.IsFinite(value);
+        if (v.TryGetValue<long>(out var whole))
+        {
+            value = whole;
+            return true;
+        }
+        return false;
     }
 
     private static bool TryLong(JsonNode? node, out long value)
