@@ -9,12 +9,13 @@ internal sealed class ProgressBar(string label)
     private readonly bool interactive = !Console.IsErrorRedirected;
     private int lastPercent = -1;
 
-    public void Report(double done, double total, string? detail = null)
+    /// <summary>Redraws the bar; off a terminal only every 10% is printed, unless <paramref name="final"/> (the closing state) is set.</summary>
+    public void Report(double done, double total, string? detail = null, bool final = false)
     {
         var fraction = total <= 0 ? 0 : Math.Clamp(done / total, 0, 1);
         var percent = (int)(fraction * 100);
-        if (!interactive && percent == lastPercent) return;
-        if (!interactive && percent < 100 && percent - lastPercent < 10 && lastPercent >= 0) return;
+        if (!interactive && !final && percent == lastPercent) return;
+        if (!interactive && !final && percent < 100 && percent - lastPercent < 10 && lastPercent >= 0) return;
         lastPercent = percent;
         const int width = 30;
         var filled = (int)Math.Round(fraction * width);

@@ -66,8 +66,9 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
         {
             var status = await StatusAsync(id, cancellation);
             var images = status.Images;
-            bar.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed");
-            if (status.State is "completed" or "failed" or "cancelled")
+            var finished = status.State is "completed" or "failed" or "cancelled";
+            bar.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed", final: finished);
+            if (finished)
             {
                 bar.Done();
                 return status;
