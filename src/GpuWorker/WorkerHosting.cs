@@ -14,6 +14,8 @@ public static class WorkerHosting
     public static IServiceCollection AddFarmWorker(this IServiceCollection services, WorkerOptions options, IRendererFactory factory)
     {
         services.AddSingleton(options);
+        // The host's StartAsync returns once the bus and its receive endpoints (the model queues) are up.
+        services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         services.AddSingleton(new WorkerSlots(factory, options.WorkerId, options.Slots));
         services.AddSingleton<ProgressReporter>();
         services.AddSingleton<HeartbeatService>();

@@ -13,6 +13,7 @@ using Farm.Infrastructure.Messaging;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Contracts;
 using Farm.Shared.Layout;
+using Farm.GpuWorker.Tests.Support;
 using Farm.Testing;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -24,46 +25,40 @@ using Xunit;
 namespace Farm.GpuWorker.Tests;
 
 /// <summary>
-/// The farm's messaging, counting and storage through real RabbitMQ, Redis and s3rver: a coordinator and two
-/// worker hosts in this process. The renderer is a fast deterministic stand-in (this tests the worker, not the engine).
+/// The farm's messaging, counting and storage through real RabbitMQ, Redis and s3rver: a coordinator and
+/// worker hosts in this process, rendering with <see cref="TestDoubleRendererFactory"/> so these stay fast. The same
+/// flows on the real engine, with worker processes, are in <see cref="EngineFarmTests"/>.
 /// </summary>
 public sealed class FarmFlowTests : IAsyncLifetime
 {
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
+
     private readonly string model = TestServices.UniqueName("tiny");
     private readonly List<IHost> workers = [];
-    private WebApplication coordinator = null!;
+    private CoordinatorUnderTest coordinator = null!;
     private HttpClient http = null!;
-    private Dictionary<string, string> settings = null!;
+    private IReadOnlyDictionary<string, string> settings = null!;
     private TimeSpan stepDelay = TimeSpan.Zero;
 
     public async Task InitializeAsync()
     {
-        settings = new Dictionary<string, string>(TestServices.Settings(await TestServices.CreateBucketAsync("flow")))
-        {
-            ["FARM_REDIS_PREFIX"] = TestServices.UniqueRedisPrefix("flow"),
-        };
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.AddFarmSettings(settings);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
-        builder.Services.AddFarmCoordinator(new CoordinatorOptions { DefaultBatchSize = 2, PublishAhead = 2, MaxImages = 1000, MaxWidth = 256, MaxHeight = 256 }, s3);
-        builder.Services.AddMassTransit(x => x.UsingRabbitMq((_, cfg) =>
-        {
-            TestServices.ConfigureRabbitMq(cfg);
-            RenderTopology.Configure(cfg);
-        }));
-        coordinator = builder.Build();
-        coordinator.MapFarmCoordinator();
-        await coordinator.StartAsync();
-        http = new HttpClient { BaseAddress = new Uri(coordinator.Urls.First()) };
+        coordinator = await CoordinatorUnderTest.StartAsync("flow",
+            new CoordinatorOptions { DefaultBatchSize = 2, PublishAhead = 2, MaxImages = 1000, MaxWidth = 256, MaxHeight = 256 });
+        settings = coordinator.Settings;
+        http = coordinator.Http;
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var worker in workers) await worker.StopAsync(TimeSpan.FromSeconds(10));
-        await coordinator.StopAsync();
-        http.Dispose();
+        try
+        {
+            foreach (var worker in workers) await worker.StopAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            foreach (var worker in workers) worker.Dispose();
+            await coordinator.DisposeAsync();
+        }
     }
 
     private async Task StartWorkerAsync(string id)
@@ -73,8 +68,7 @@ public sealed class FarmFlowTests : IAsyncLifetime
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddServiceStores(builder.Configuration);
         var options = new WorkerOptions { WorkerId = id, HeartbeatInterval = TimeSpan.FromMilliseconds(500) };
-        var factory = new FakeRendererFactory(model, () => stepDelay);
-        builder.Services.AddFarmWorker(options, factory);
+        builder.Services.AddFarmWorker(options, new TestDoubleRendererFactory(model, () => stepDelay));
         await WorkerHosting.DeclareDeadLetterQueuesAsync(TestServices.RabbitMqUrl.ToString(), [model], CancellationToken.None);
         builder.Services.AddMassTransit(x =>
         {
@@ -86,43 +80,16 @@ public sealed class FarmFlowTests : IAsyncLifetime
             });
         });
         var host = builder.Build();
-        host.Services.GetRequiredService<HeartbeatService>().Beat();
-        await host.StartAsync();
         workers.Add(host);
+        await host.StartAsync();
+        host.Services.GetRequiredService<HeartbeatService>().Beat();
     }
 
-    private async Task WaitForWorkersAsync(int count)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var listed = await http.GetFromJsonAsync<List<WorkerHeartbeat>>("/v1/workers", FarmJson.Options);
-            if (listed!.Count(w => w.Models.Contains(model)) >= count) return;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("workers did not announce themselves");
-    }
+    private Task WaitForWorkersAsync(int count) => coordinator.WaitForWorkersAsync(model, count, Deadline);
 
-    private async Task<SweepAccepted> SubmitAsync(string json, string? key = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/sweeps") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        if (key is not null) request.Headers.Add("Idempotency-Key", key);
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<SweepAccepted>(FarmJson.Options))!;
-    }
+    private Task<SweepAccepted> SubmitAsync(string json, string? key = null) => coordinator.SubmitAsync(json, key);
 
-    private async Task<SweepStatus> WaitForStateAsync(string id, params string[] states)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var status = (await http.GetFromJsonAsync<SweepStatus>($"/v1/sweeps/{id}", FarmJson.Options))!;
-            Assert.True(status.Images.Completed <= status.Images.Total);
-            Assert.Equal(status.Images.Total, status.Images.Completed + status.Images.Failed + status.Images.Running + status.Images.Queued);
-            if (states.Contains(status.State)) return status;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"sweep {id} did not reach {string.Join("/", states)}");
-    }
+    private Task<SweepStatus> WaitForStateAsync(string id, params string[] states) => coordinator.WaitForStateAsync(id, Deadline, states);
 
     [Fact]
     public async Task A_two_by_three_sweep_through_two_workers_completes_with_one_image_per_index_in_the_bucket()
@@ -157,31 +124,39 @@ public sealed class FarmFlowTests : IAsyncLifetime
         await WaitForContactSheetAsync(s3, bucket, accepted.Id);
     }
 
-    private static async Task WaitForContactSheetAsync(Amazon.S3.IAmazonS3 s3, string bucket, string id)
-    {
-        for (var i = 0; i < 50; i++)
+    private static Task WaitForContactSheetAsync(Amazon.S3.IAmazonS3 s3, string bucket, string id) =>
+        CoordinatorUnderTest.WaitUntilAsync(async () =>
         {
             var list = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket, Prefix = StorageKeys.ContactSheet(id) });
-            if (list.S3Objects?.Count > 0) return;
-            await Task.Delay(100);
-        }
-        Assert.Fail("no contact sheet");
-    }
+            return list.S3Objects?.Count > 0;
+        }, Deadline, "the contact sheet");
 
     [Fact]
     public async Task A_redelivered_job_whose_images_are_stored_completes_without_counting_twice()
     {
         await StartWorkerAsync("w1");
         await WaitForWorkersAsync(1);
-        var accepted = await SubmitAsync($$"""{"model":"{{model}}","prompts":["a fox"],"seeds":[1,2],"steps":2,"width":16,"height":16}""");
+        var json = $$"""{"model":"{{model}}","prompts":["a fox"],"seeds":[1,2],"steps":2,"width":16,"height":16}""";
+        var accepted = await SubmitAsync(json);
         await WaitForStateAsync(accepted.Id, "completed");
-        // The same job again, as RabbitMQ would redeliver it after a crash between upload and acknowledgement.
-        var job = new Farm.Shared.Sweeps.SweepPlan(Farm.Shared.Sweeps.SweepSpecParser.Parse(
-            $$"""{"model":"{{model}}","prompts":["a fox"],"seeds":[1,2],"steps":2,"width":16,"height":16}""").Spec!, 2).Job(accepted.Id, 0);
-        await workers[0].Services.GetRequiredService<IBus>().Publish(job);
-        await Task.Delay(1500);
+        // The same job again, as RabbitMQ would redeliver it after a crash between upload and acknowledgement. Wait
+        // for the worker to have handled it (its completion event), not for a fixed time: under load that was too short,
+        // and the check then ran before the redelivery, proving nothing.
+        var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = workers[0].Services.GetRequiredService<Farm.Infrastructure.Progress.IProgressStore>();
+        await using (await store.SubscribeAsync(accepted.Id, p =>
+        {
+            if (p.Kind == ProgressKinds.ImageCompleted && p.ImageIndex == 1) heard.TrySetResult();
+        }))
+        {
+            var job = new Farm.Shared.Sweeps.SweepPlan(Farm.Shared.Sweeps.SweepSpecParser.Parse(json).Spec!, 2).Job(accepted.Id, 0);
+            await workers[0].Services.GetRequiredService<IBus>().Publish(job);
+            await heard.Task.WaitAsync(Deadline);
+        }
         var status = await WaitForStateAsync(accepted.Id, "completed");
         Assert.Equal(2, status.Images.Completed);
+        using var redis = await TestServices.ConnectRedisAsync();
+        Assert.Equal(2, (long)await redis.GetDatabase().HashGetAsync(coordinator.Keys.Sweep(accepted.Id), "completed"));
     }
 
     [Fact]
@@ -193,10 +168,12 @@ public sealed class FarmFlowTests : IAsyncLifetime
         var accepted = await SubmitAsync($$"""{"model":"{{model}}","prompts":["a fox"],"seeds":{"start":0,"count":40},"steps":10,"width":16,"height":16}""");
         await WaitForStateAsync(accepted.Id, "running");
         Assert.Equal(HttpStatusCode.Accepted, (await http.DeleteAsync($"/v1/sweeps/{accepted.Id}")).StatusCode);
-        await Task.Delay(2000);
         var status = await WaitForStateAsync(accepted.Id, "cancelled");
+        // Settled: the running job has stopped (no running images), and then nothing more completes.
+        await CoordinatorUnderTest.WaitUntilAsync(async () => (status = await coordinator.StatusAsync(accepted.Id)).Images.Running == 0,
+            Deadline, "the running job stopping");
         await Task.Delay(1500);
-        var later = (await http.GetFromJsonAsync<SweepStatus>($"/v1/sweeps/{accepted.Id}", FarmJson.Options))!;
+        var later = await coordinator.StatusAsync(accepted.Id);
         Assert.Equal("cancelled", later.State);
         Assert.Equal(status.Images.Completed, later.Images.Completed);
         Assert.True(later.Images.Completed < 40);
@@ -220,42 +197,5 @@ public sealed class FarmFlowTests : IAsyncLifetime
         problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         fields = problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order().ToArray();
         Assert.True(fields.SequenceEqual(["$", "height", "model", "scheduler", "steps", "width"]), string.Join(",", fields));
-    }
-}
-
-/// <summary>Deterministic stand-in renderer: the seed decides every pixel; steps can be slowed down to test cancellation.</summary>
-internal sealed class FakeRendererFactory(string model, Func<TimeSpan> stepDelay) : IRendererFactory
-{
-    public IReadOnlyList<string> Models => [model];
-
-    public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay);
-
-    private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay) : IImageRenderer
-    {
-        public string ModelName => name;
-
-        public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
-        {
-            for (var step = 1; step <= job.Steps; step++)
-            {
-                if (stepDelay() > TimeSpan.Zero) Thread.Sleep(stepDelay());
-                cancellation.ThrowIfCancellationRequested();
-                if (!onStep(step, job.Steps)) throw new OperationCanceledException();
-            }
-            return job.Seeds.Select(seed =>
-            {
-                var pixels = new byte[job.Width * job.Height * 3];
-                new Random((int)seed).NextBytes(pixels);
-                return new RenderedImage(seed, new RgbImage(job.Width, job.Height, 3, pixels), new GenerationMetadata
-                {
-                    Prompt = job.Prompt, Steps = job.Steps, Sampler = job.Scheduler, CfgScale = job.GuidanceScale, Seed = seed,
-                    Width = job.Width, Height = job.Height, ModelName = name, ModelHash = "fake", EngineVersion = "fake",
-                });
-            }).ToList();
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -68,8 +68,8 @@ internal static class DemoCommand
         });
         await using var app = builder.Build();
         app.MapFarmCoordinator();
-        app.Services.GetRequiredService<HeartbeatService>().Beat();
         await app.StartAsync(cancellation);
+        app.Services.GetRequiredService<HeartbeatService>().Beat();
         await Task.Delay(200, cancellation); // the first heartbeat lands (the coordinator only accepts served models)
 
         using var client = new FarmClient(new Uri(app.Urls.First().TrimEnd('/') + "/"));

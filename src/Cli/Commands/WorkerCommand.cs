@@ -23,8 +23,8 @@ internal static class WorkerCommand
             throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
 
         using var host = await FarmHosting.BuildWorkerAsync(options, null, cancellation);
-        host.Services.GetRequiredService<HeartbeatService>().Beat();
         await host.StartAsync(cancellation);
+        host.Services.GetRequiredService<HeartbeatService>().Beat();
         var slots = host.Services.GetRequiredService<Farm.GpuWorker.Rendering.WorkerSlots>();
         Console.WriteLine($"worker {options.WorkerId} serving {string.Join(", ", slots.Models)} on {options.Device} ({options.Slots} pipeline(s))");
         try

@@ -53,7 +53,12 @@ public sealed class RenderJobConsumer(
         {
             if (!slots.Models.Contains(job.Model)) throw new RenderRejectedException($"this worker does not serve model '{job.Model}'");
             var renderer = slot.Renderer(job.Model);
-            await store.JobStartedAsync(job.SweepId, job.JobIndex, indices.Count, slot.Id, DateTimeOffset.UtcNow);
+            // Checked again now that a pipeline is ours (the check above may be a while ago), atomically with the start.
+            if (!await store.JobStartedAsync(job.SweepId, job.JobIndex, indices.Count, slot.Id, DateTimeOffset.UtcNow))
+            {
+                logger.LogInformation("job {Sweep}/{Job} skipped: sweep cancelled", job.SweepId, job.JobIndex);
+                return;
+            }
             images = await Task.Run(() => renderer.Render(job, (step, total) =>
             {
                 reporter.Post(s => s.StepAsync(job.SweepId, job.JobIndex, indices.Count, step, total, slot.Id));

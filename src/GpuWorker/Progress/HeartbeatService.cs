@@ -1,17 +1,23 @@
 using Farm.GpuWorker.Rendering;
 using Farm.Shared.Contracts;
+using MassTransit;
 using Microsoft.Extensions.Hosting;
 
 namespace Farm.GpuWorker.Progress;
 
-/// <summary>Announces each pipeline slot (id, host, device, models, jobs done, current job) every few seconds.</summary>
-public sealed class HeartbeatService(WorkerSlots slots, WorkerOptions options, ProgressReporter reporter) : BackgroundService
+/// <summary>
+/// Announces each pipeline slot (id, host, device, models, jobs done, current job) every few seconds, starting
+/// once the bus is healthy: an announced model is one whose queue exists and is bound, so the jobs of a sweep
+/// submitted right after the announcement are routed to it instead of being dropped by an exchange with no queue.
+/// </summary>
+public sealed class HeartbeatService(WorkerSlots slots, WorkerOptions options, ProgressReporter reporter, IBusControl bus) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.HeartbeatInterval);
         try
         {
+            while (bus.CheckHealth().Status != BusHealthStatus.Healthy) await Task.Delay(100, stoppingToken);
+            using var timer = new PeriodicTimer(options.HeartbeatInterval);
             do Beat();
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -20,7 +26,7 @@ public sealed class HeartbeatService(WorkerSlots slots, WorkerOptions options, P
         }
     }
 
-    /// <summary>Also called once before the bus starts, so a sweep submitted right after start finds the models.</summary>
+    /// <summary>Announces now; call only once the bus is started (hosts wait for it: see <see cref="WorkerHosting"/>).</summary>
     public void Beat()
     {
         foreach (var slot in slots.All)

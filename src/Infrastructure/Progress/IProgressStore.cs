@@ -53,7 +53,11 @@ public interface IProgressStore
     Task<bool> CancelAsync(string id, DateTimeOffset at);
     Task<bool> IsCancelledAsync(string id);
 
-    Task JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at);
+    /// <summary>
+    /// Marks the job running unless its sweep is cancelled, in one atomic step, so no render starts after a cancel;
+    /// false when cancelled (nothing is marked).
+    /// </summary>
+    Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at);
     Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker);
     Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at);
     Task<CountResult> FailImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string error, string worker, DateTimeOffset at);

@@ -85,15 +85,16 @@ public sealed class InMemoryProgressStore : IProgressStore
             return Task.FromResult(sweeps.TryGetValue(id, out var s) && s.Cancelled);
     }
 
-    public Task JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
+    public Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
     {
         lock (gate)
             if (sweeps.TryGetValue(sweepId, out var s))
             {
+                if (s.Cancelled) return Task.FromResult(false);
                 s.StartedAt ??= at;
                 s.Running[jobIndex] = (images, 0, 1);
             }
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 
     public Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker)

@@ -36,6 +36,17 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         return {added, finished}
         """;
 
+    // KEYS: sweep, running, job. ARGV: jobIndex, now, images, worker, ttlSeconds. The cancel check and the start are one
+    // step: a job either started before the cancel (and stops at its next step) or does not start at all.
+    private const string StartScript = """
+        if redis.call('HGET', KEYS[1], 'cancelled') == '1' then return 0 end
+        redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' 0 1')
+        redis.call('HSET', KEYS[3], 'state', 'running', 'worker', ARGV[4], 'step', 0, 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
+        redis.call('EXPIRE', KEYS[3], ARGV[5])
+        return 1
+        """;
+
     private readonly ProgressKeys keys = new(prefix);
     private IDatabase Db => redis.GetDatabase();
 
@@ -99,19 +110,13 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
 
     public async Task<bool> IsCancelledAsync(string id) => (string?)await Db.HashGetAsync(keys.Sweep(id), "cancelled") == "1";
 
-    public async Task JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
+    public async Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
     {
-        var batch = Db.CreateBatch();
-        var tasks = new Task[]
-        {
-            batch.HashSetAsync(keys.Sweep(sweepId), "startedAt", Time(at), When.NotExists),
-            batch.HashSetAsync(keys.Running(sweepId), jobIndex, $"{images} 0 1"),
-            batch.HashSetAsync(keys.Job(sweepId, jobIndex), [new HashEntry("state", "running"), new HashEntry("worker", worker), new HashEntry("step", 0), new HashEntry("updatedAt", Time(at))]),
-            batch.KeyExpireAsync(keys.Job(sweepId, jobIndex), JobTtl),
-        };
-        batch.Execute();
-        await Task.WhenAll(tasks);
+        RedisKey[] scriptKeys = [keys.Sweep(sweepId), keys.Running(sweepId), keys.Job(sweepId, jobIndex)];
+        RedisValue[] args = [jobIndex, Time(at), images, worker, (long)JobTtl.TotalSeconds];
+        if ((int)(await Db.ScriptEvaluateAsync(StartScript, scriptKeys, args)) == 0) return false;
         await PublishAsync(new SweepProgressed(ProgressKinds.JobStarted, sweepId, jobIndex, Worker: worker));
+        return true;
     }
 
     public async Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker)

@@ -64,6 +64,17 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task A_job_of_a_cancelled_sweep_does_not_start()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s4", "tiny", 4, 2, 2, DateTimeOffset.UtcNow);
+        Assert.True(await store.JobStartedAsync("s4", 0, 2, "w1", DateTimeOffset.UtcNow));
+        Assert.True(await store.CancelAsync("s4", DateTimeOffset.UtcNow));
+        Assert.False(await store.JobStartedAsync("s4", 1, 2, "w2", DateTimeOffset.UtcNow));
+        Assert.Equal([0L], await store.GetRunningJobsAsync("s4"));
+    }
+
+    [Fact]
     public async Task Idempotency_keys_sweep_lists_and_heartbeats_round_trip()
     {
         var store = await CreateAsync();

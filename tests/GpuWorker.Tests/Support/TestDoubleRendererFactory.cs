@@ -1,0 +1,46 @@
+using Farm.Diffusion.Imaging;
+using Farm.Diffusion.Pipelines;
+using Farm.GpuWorker.Rendering;
+using Farm.Shared.Contracts;
+
+namespace Farm.GpuWorker.Tests.Support;
+
+/// <summary>
+/// Test double for the engine, for messaging tests only: the seed decides every pixel (random bytes, no diffusion);
+/// steps can be slowed down to test cancellation. Tests of rendering use the real engine.
+/// </summary>
+internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay) : IRendererFactory
+{
+    public IReadOnlyList<string> Models => [model];
+
+    public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay);
+
+    private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay) : IImageRenderer
+    {
+        public string ModelName => name;
+
+        public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
+        {
+            for (var step = 1; step <= job.Steps; step++)
+            {
+                if (stepDelay() > TimeSpan.Zero) Thread.Sleep(stepDelay());
+                cancellation.ThrowIfCancellationRequested();
+                if (!onStep(step, job.Steps)) throw new OperationCanceledException();
+            }
+            return job.Seeds.Select(seed =>
+            {
+                var pixels = new byte[job.Width * job.Height * 3];
+                new Random((int)seed).NextBytes(pixels);
+                return new RenderedImage(seed, new RgbImage(job.Width, job.Height, 3, pixels), new GenerationMetadata
+                {
+                    Prompt = job.Prompt, Steps = job.Steps, Sampler = job.Scheduler, CfgScale = job.GuidanceScale, Seed = seed,
+                    Width = job.Width, Height = job.Height, ModelName = name, ModelHash = "fake", EngineVersion = "fake",
+                });
+            }).ToList();
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
