@@ -23,6 +23,8 @@ public sealed class RenderJobConsumer(
     ProgressReporter reporter,
     ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
 {
+    private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
+
     private readonly ResultWriter results = new(bucket);
 
     public async Task Consume(ConsumeContext<RenderJob> context)
@@ -68,12 +70,14 @@ public sealed class RenderJobConsumer(
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
             logger.LogInformation("job {Sweep}/{Job} stopped: sweep cancelled", job.SweepId, job.JobIndex);
+            await reporter.FlushAsync(FlushLimit);
             await store.JobStoppedAsync(job.SweepId, job.JobIndex, "cancelled");
             return;
         }
         catch (Exception e) when (e is RenderRejectedException or ArgumentException or NotSupportedException)
         {
             logger.LogWarning("job {Sweep}/{Job} failed, not retried: {Error}", job.SweepId, job.JobIndex, e.Message);
+            await reporter.FlushAsync(FlushLimit);
             await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, e.Message, slot.Id, DateTimeOffset.UtcNow);
             await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slot.Id, Error: e.Message));
             return;
@@ -85,6 +89,7 @@ public sealed class RenderJobConsumer(
         }
 
         await results.StoreAsync(job, images, slot.Id, clock.Elapsed.TotalSeconds, cancellation);
+        await reporter.FlushAsync(FlushLimit);
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);

@@ -29,6 +29,28 @@ public sealed class ProgressReporter : IAsyncDisposable
     public void Post(Func<IProgressStore, Task> write) => writes.Writer.TryWrite(write);
 
     /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until the writes posted so far are done. Call it before a job's end is
+    /// recorded: a step write still queued would otherwise land after it and mark the finished job running again.
+    /// </summary>
+    public async Task FlushAsync(TimeSpan limit)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!writes.Writer.TryWrite(_ =>
+            {
+                done.TrySetResult();
+                return Task.CompletedTask;
+            })) return;
+        try
+        {
+            await done.Task.WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            // The store is slow or down; the job's end is recorded anyway, and the live view catches up later.
+        }
+    }
+
+    /// <summary>
     /// Whether the sweep was cancelled, as last seen; checked from the render thread at every step, so it
     /// answers from a cache and refreshes it in the background at most twice a second.
     /// </summary>
