@@ -1,7 +1,12 @@
 // Runtime: errors, threads, capabilities, dtype/device codes.
 #include "ft_common.h"
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <memory>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 
 namespace ft {
 
@@ -46,6 +51,28 @@ at::Device device_of(int type, int index) {
   throw std::invalid_argument("unknown device type " + std::to_string(type));
 }
 
+// Heap policy, applied once when the library loads. glibc serves every block of 32 MiB or more (and, by its
+// dynamic threshold, many smaller ones) with a fresh mmap and returns it on free, so each forward pass faults
+// in every large activation, score matrix and oneDNN weight reorder again, a page at a time: on this kind of VM
+// that was a third of the CPU time of a UNet step. Keeping freed memory in the heap (no mmap, no trimming)
+// makes the second and later passes reuse already-mapped pages. Peak RSS still follows the live peak, since
+// freed blocks are reused before the heap grows. An explicit MALLOC_* / GLIBC_TUNABLES setting wins.
+namespace {
+struct HeapPolicy {
+  HeapPolicy() {
+#ifdef __GLIBC__
+    if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_MAX_") || std::getenv("MALLOC_TRIM_THRESHOLD_") ||
+        std::getenv("MALLOC_MMAP_THRESHOLD_"))
+      return;
+    mallopt(M_MMAP_MAX, 0);
+    // mallopt takes an int: keep up to 2 GiB free at the top of the heap instead of returning it to the kernel.
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    mallopt(M_TOP_PAD, INT_MAX);
+#endif
+  }
+} heap_policy;
+}  // namespace
+
 }  // namespace ft
 
 FT_EXPORT int ft_last_error(char* buffer, int capacity) {
@@ -76,4 +103,21 @@ FT_EXPORT int ft_torch_version(char* buffer, int capacity) {
 
 FT_EXPORT int ft_set_grad_enabled(int enabled) {
   return ft::guard([&] { c10::GradMode::set_enabled(enabled != 0); });
+}
+
+// Op-level profiling for `farm bench --profile`: libtorch's own profiler records every ATen op called on this
+// thread between start and stop and writes a chrome://tracing JSON file on stop.
+namespace {
+std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+}
+
+FT_EXPORT int ft_profiler_start(const char* path) {
+  return ft::guard([&] {
+    if (profile) throw std::runtime_error("the profiler is already running");
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(path));
+  });
+}
+
+FT_EXPORT int ft_profiler_stop() {
+  return ft::guard([&] { profile.reset(); });
 }
