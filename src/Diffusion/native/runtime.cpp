@@ -3,10 +3,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <memory>
-#include <climits>
-#include <cstdlib>
 #include <cstring>
-#include <malloc.h>
 
 namespace ft {
 
@@ -50,28 +47,6 @@ at::Device device_of(int type, int index) {
   }
   throw std::invalid_argument("unknown device type " + std::to_string(type));
 }
-
-// Heap policy, applied once when the library loads. glibc serves every block of 32 MiB or more (and, by its
-// dynamic threshold, many smaller ones) with a fresh mmap and returns it on free, so each forward pass faults
-// in every large activation, score matrix and oneDNN weight reorder again, a page at a time: on this kind of VM
-// that was a third of the CPU time of a UNet step. Keeping freed memory in the heap (no mmap, no trimming)
-// makes the second and later passes reuse already-mapped pages. Peak RSS still follows the live peak, since
-// freed blocks are reused before the heap grows. An explicit MALLOC_* / GLIBC_TUNABLES setting wins.
-namespace {
-struct HeapPolicy {
-  HeapPolicy() {
-#ifdef __GLIBC__
-    if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_MAX_") || std::getenv("MALLOC_TRIM_THRESHOLD_") ||
-        std::getenv("MALLOC_MMAP_THRESHOLD_"))
-      return;
-    mallopt(M_MMAP_MAX, 0);
-    // mallopt takes an int: keep up to 2 GiB free at the top of the heap instead of returning it to the kernel.
-    mallopt(M_TRIM_THRESHOLD, INT_MAX);
-    mallopt(M_TOP_PAD, INT_MAX);
-#endif
-  }
-} heap_policy;
-}  // namespace
 
 }  // namespace ft
 
