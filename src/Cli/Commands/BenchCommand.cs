@@ -25,6 +25,7 @@ internal static class BenchCommand
         var runs = args.Int("runs", 3, min: 1, max: 100);
         var dtype = ParseDType(args.String("dtype") ?? "f32");
         torch.set_num_threads(args.Int("threads", Environment.ProcessorCount, min: 1));
+        var profilePath = args.String("profile");
         args.EnsureAllUsed();
 
         Func<Tensor> run = component switch
@@ -36,21 +37,39 @@ internal static class BenchCommand
         };
         Console.WriteLine($"bench {component}: latent {latent}×{latent}, batch {batch}, {dtype.ShortName()}, {torch.get_num_threads()} threads, libtorch {torch.version}");
         var times = new List<double>();
+        var cpuTimes = new List<double>();
+        using var self = Process.GetCurrentProcess();
         for (var i = 0; i <= runs; i++)
         {
             cancellation.ThrowIfCancellationRequested();
+            self.Refresh();
+            TimeSpan user = self.UserProcessorTime, system = self.PrivilegedProcessorTime;
             var clock = Stopwatch.StartNew();
             using (var scope = torch.NewDisposeScope()) run();
             var seconds = clock.Elapsed.TotalSeconds;
-            if (i == 0) Console.WriteLine($"  warm-up {seconds:F3} s");
+            self.Refresh();
+            // CPU time of the whole process: on a shared machine it tracks the work done better than wall time.
+            double userSeconds = (self.UserProcessorTime - user).TotalSeconds, systemSeconds = (self.PrivilegedProcessorTime - system).TotalSeconds;
+            var cpu = string.Create(CultureInfo.InvariantCulture, $"cpu {userSeconds + systemSeconds:F3} s (user {userSeconds:F3}, sys {systemSeconds:F3}), load {Load()}");
+            if (i == 0) Console.WriteLine($"  warm-up {seconds:F3} s, {cpu}");
             else
             {
                 times.Add(seconds);
-                Console.WriteLine($"  run {i}: {seconds:F3} s");
+                cpuTimes.Add(userSeconds + systemSeconds);
+                Console.WriteLine($"  run {i}: {seconds:F3} s, {cpu}");
             }
         }
+        if (profilePath is not null)
+        {
+            // One more run under libtorch's profiler (slower than the timed ones; its op split is what counts).
+            using (torch.profile(profilePath))
+            using (var scope = torch.NewDisposeScope()) run();
+            Console.WriteLine($"  op trace of one more run written to {profilePath}");
+        }
         times.Sort();
+        cpuTimes.Sort();
         var median = times[times.Count / 2];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median_cpu_s={cpuTimes[cpuTimes.Count / 2]:F3} (process CPU time; ≈ wall × threads on an idle machine)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median_s={median:F3} peak_rss_mb={PeakResidentMiB():F0}"));
         return Task.FromResult(0);
     }
@@ -108,11 +127,23 @@ internal static class BenchCommand
         return values.to(dtype).DetachFromDisposeScope();
     }
 
+    private static string Load()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
     private static double PeakResidentMiB()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+                return long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
         return double.NaN;
     }
 }

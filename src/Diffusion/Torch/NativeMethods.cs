@@ -29,6 +29,8 @@ internal static partial class NativeMethods
     [DllImport(Lib)] internal static extern int ft_cuda_device_count();
     [DllImport(Lib)] internal static extern unsafe int ft_torch_version(byte* buffer, int capacity);
     [DllImport(Lib)] internal static extern int ft_set_grad_enabled(int enabled);
+    [DllImport(Lib)] internal static extern int ft_profiler_start([MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+    [DllImport(Lib)] internal static extern int ft_profiler_stop();
 
     [DllImport(Lib)] internal static extern void ft_tensor_free(IntPtr t);
     [DllImport(Lib)] internal static extern unsafe int ft_tensor_from_data(void* data, int dtype, long* shape, int ndim, out IntPtr result);

@@ -15,6 +15,28 @@ public static partial class torch
 
     public static int get_num_threads() => ft_get_num_threads();
 
+    /// <summary>
+    /// Records every libtorch op run on this thread until the returned handle is disposed, then writes them to
+    /// <paramref name="path"/> as a chrome://tracing JSON file (libtorch's legacy profiler; for benchmarks only).
+    /// </summary>
+    public static IDisposable profile(string path)
+    {
+        Check(ft_profiler_start(path));
+        return new ProfilerSession();
+    }
+
+    private sealed class ProfilerSession : IDisposable
+    {
+        private bool stopped;
+
+        public void Dispose()
+        {
+            if (stopped) return;
+            stopped = true;
+            Check(ft_profiler_stop());
+        }
+    }
+
     /// <summary>The libtorch version the native library was built against, e.g. "1.13.1".</summary>
     public static unsafe string version
     {

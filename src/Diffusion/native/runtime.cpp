@@ -1,6 +1,8 @@
 // Runtime: errors, threads, capabilities, dtype/device codes.
 #include "ft_common.h"
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <memory>
 #include <cstring>
 
 namespace ft {
@@ -76,4 +78,21 @@ FT_EXPORT int ft_torch_version(char* buffer, int capacity) {
 
 FT_EXPORT int ft_set_grad_enabled(int enabled) {
   return ft::guard([&] { c10::GradMode::set_enabled(enabled != 0); });
+}
+
+// Op-level profiling for `farm bench --profile`: libtorch's own profiler records every ATen op called on this
+// thread between start and stop and writes a chrome://tracing JSON file on stop.
+namespace {
+std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+}
+
+FT_EXPORT int ft_profiler_start(const char* path) {
+  return ft::guard([&] {
+    if (profile) throw std::runtime_error("the profiler is already running");
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(path));
+  });
+}
+
+FT_EXPORT int ft_profiler_stop() {
+  return ft::guard([&] { profile.reset(); });
 }

@@ -58,9 +58,9 @@ internal sealed class Attention : Module
         {
             height = hiddenStates.size(2);
             width = hiddenStates.size(3);
-            // Same views as diffusers (view → transpose, group_norm over [B, C, HW]): the projections then see the
-            // same strides and take the same BLAS path, which keeps results bit-identical.
-            x = hiddenStates.view(batch, channels, height * width);
+            // Same shapes as diffusers (view → transpose, group_norm over [B, C, HW]); reshape, not view, because a
+            // CPU conv hands over channels-last maps (ft_nn_conv2d), which this copies to plain layout first.
+            x = hiddenStates.reshape(batch, channels, height * width);
             x = groupNorm is null ? x.transpose(1, 2) : groupNorm.Forward(x).transpose(1, 2);
         }
         else if (groupNorm is not null)

@@ -149,7 +149,8 @@ internal sealed class UNet2DConditionModel : Module
             h = next;
         }
 
-        var output = convOut.Forward(convNormOut.Forward(h).silu());
+        // CPU convs leave channels-last activations (ft_nn_conv2d); callers get plain NCHW back.
+        var output = convOut.Forward(convNormOut.Forward(h).silu()).contiguous();
         return scope.MoveToOuter(output);
     }
 }

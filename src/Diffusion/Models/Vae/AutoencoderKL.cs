@@ -54,7 +54,7 @@ internal sealed class AutoencoderKL : Module
     {
         using var scope = torch.NewDisposeScope();
         var moments = encoder.Forward(image);
-        if (quantConv is not null) moments = quantConv.Forward(moments);
+        if (quantConv is not null) moments = quantConv.Forward(moments).contiguous();
         var posterior = new DiagonalGaussianDistribution(moments);
         scope.MoveToOuter(posterior.Mean);
         scope.MoveToOuter(posterior.LogVar);

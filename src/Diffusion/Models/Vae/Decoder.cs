@@ -37,6 +37,7 @@ internal sealed class Decoder : Module
         using var scope = torch.NewDisposeScope();
         var h = midBlock.Forward(convIn.Forward(z));
         foreach (var block in upBlocks) h = block.Forward(h);
-        return scope.MoveToOuter(convOut.Forward(convNormOut.Forward(h).silu()));
+        // CPU convs leave channels-last activations (ft_nn_conv2d); callers get plain NCHW back.
+        return scope.MoveToOuter(convOut.Forward(convNormOut.Forward(h).silu()).contiguous());
     }
 }

@@ -36,6 +36,7 @@ internal sealed class Encoder : Module
         var h = convIn.Forward(x);
         foreach (var block in downBlocks) h = block.Forward(h);
         h = midBlock.Forward(h);
-        return scope.MoveToOuter(convOut.Forward(convNormOut.Forward(h).silu()));
+        // CPU convs leave channels-last activations (ft_nn_conv2d); callers get plain NCHW back.
+        return scope.MoveToOuter(convOut.Forward(convNormOut.Forward(h).silu()).contiguous());
     }
 }
