@@ -64,6 +64,22 @@ public abstract class Module : IDisposable
         }
     }
 
+    /// <summary>Loads a freshly built model from a safetensors file (strictly), disposing the model if that fails.</summary>
+    internal static T LoadedFrom<T>(T model, string weightsPath, ScalarType dtype, Device device) where T : Module
+    {
+        try
+        {
+            using var weights = Weights.SafetensorsWeights.Open(weightsPath);
+            model.Load(weights, dtype, device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         foreach (var p in parameters) p.Dispose();

@@ -1,7 +1,6 @@
 using Farm.Diffusion.Models.Blocks;
 using Farm.Diffusion.Models.Layers;
 using Farm.Diffusion.Torch;
-using Farm.Diffusion.Weights;
 
 namespace Farm.Diffusion.Models.Unet;
 
@@ -105,17 +104,7 @@ internal sealed class UNet2DConditionModel : Module
     public static UNet2DConditionModel FromDirectory(string directory, ScalarType dtype, Device device, string weightsFileName = WeightsFileName)
     {
         var model = new UNet2DConditionModel(UNet2DConditionConfig.FromJson(Path.Combine(directory, "config.json")));
-        try
-        {
-            using var weights = SafetensorsWeights.Open(Path.Combine(directory, weightsFileName));
-            model.Load(weights, dtype, device);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return LoadedFrom(model, Path.Combine(directory, weightsFileName), dtype, device);
     }
 
     /// <param name="sample">Noisy latents [B, in_channels, h, w]; h and w need not be multiples of 8.</param>

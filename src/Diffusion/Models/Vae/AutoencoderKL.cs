@@ -1,6 +1,5 @@
 using Farm.Diffusion.Models.Layers;
 using Farm.Diffusion.Torch;
-using Farm.Diffusion.Weights;
 
 namespace Farm.Diffusion.Models.Vae;
 
@@ -35,17 +34,7 @@ internal sealed class AutoencoderKL : Module
     public static AutoencoderKL FromDirectory(string directory, ScalarType dtype, Device device, string weightsFileName = WeightsFileName)
     {
         var model = new AutoencoderKL(AutoencoderKLConfig.FromJson(Path.Combine(directory, "config.json")));
-        try
-        {
-            using var weights = SafetensorsWeights.Open(Path.Combine(directory, weightsFileName));
-            model.Load(weights, dtype, device);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return LoadedFrom(model, Path.Combine(directory, weightsFileName), dtype, device);
     }
 
     /// <param name="image">[B, 3, H, W] in [−1, 1].</param>
