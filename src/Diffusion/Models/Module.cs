@@ -27,6 +27,17 @@ public abstract class Module : IDisposable
         return list;
     }
 
+    /// <summary>
+    /// <c>h = next</c>, freeing the previous h now rather than with the dispose scope, as PyTorch does when a name is
+    /// rebound: a decoder that kept every intermediate of a block alive needed a third more memory than diffusers.
+    /// The block's own input belongs to its caller and is never freed here.
+    /// </summary>
+    protected static Tensor Replace(Tensor previous, Tensor next, Tensor input)
+    {
+        if (!ReferenceEquals(previous, input)) previous.Dispose();
+        return next;
+    }
+
     protected Parameter Param(string name, params long[] shape)
     {
         var parameter = new Parameter(name, shape);

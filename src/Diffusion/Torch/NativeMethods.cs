@@ -63,8 +63,10 @@ internal static partial class NativeMethods
 
     [DllImport(Lib)] internal static extern int ft_tensor_unary(int op, IntPtr x, out IntPtr result);
     [DllImport(Lib)] internal static extern int ft_tensor_binary(int op, IntPtr a, IntPtr b, out IntPtr result);
+    [DllImport(Lib)] internal static extern int ft_tensor_unary_(int op, IntPtr x);
     [DllImport(Lib)] internal static extern int ft_tensor_binary_(int op, IntPtr a, IntPtr b);
     [DllImport(Lib)] internal static extern int ft_tensor_scalar(int op, IntPtr a, double s, int scalarFirst, out IntPtr result);
+    [DllImport(Lib)] internal static extern int ft_tensor_scalar_(int op, IntPtr a, double s);
     [DllImport(Lib)] internal static extern int ft_tensor_add_scaled(IntPtr a, IntPtr b, double alpha, out IntPtr result);
     [DllImport(Lib)] internal static extern int ft_tensor_clamp(IntPtr x, double min, double max, out IntPtr result);
     [DllImport(Lib)] internal static extern int ft_tensor_reduce(int op, IntPtr x, long dim, int keepdim, int all, out IntPtr result);

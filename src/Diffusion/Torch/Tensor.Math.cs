@@ -19,6 +19,18 @@ public sealed partial class Tensor
     private Tensor Apply(Binary op, double scalar, bool scalarFirst = false) =>
         Wrap(ft_tensor_scalar((int)op, Handle, scalar, scalarFirst ? 1 : 0, out var r), r);
 
+    private Tensor ApplyInPlace(Unary op)
+    {
+        Check(ft_tensor_unary_((int)op, Handle));
+        return this;
+    }
+
+    private Tensor ApplyInPlace(Binary op, double scalar)
+    {
+        Check(ft_tensor_scalar_((int)op, Handle, scalar));
+        return this;
+    }
+
     private Tensor ApplyInPlace(Binary op, Tensor other)
     {
         Check(ft_tensor_binary_((int)op, Handle, other.Handle));
@@ -34,6 +46,7 @@ public sealed partial class Tensor
     public Tensor cos() => Apply(Unary.Cos);
     public Tensor sigmoid() => Apply(Unary.Sigmoid);
     public Tensor silu() => Apply(Unary.Silu);
+    public Tensor silu_() => ApplyInPlace(Unary.Silu);
     /// <summary>Exact (erf) GELU, or the tanh approximation.</summary>
     public Tensor gelu(bool tanhApproximation = false) => Apply(tanhApproximation ? Unary.GeluTanh : Unary.Gelu);
     public Tensor tanh() => Apply(Unary.Tanh);
@@ -67,6 +80,8 @@ public sealed partial class Tensor
     public Tensor sub_(Tensor other) => ApplyInPlace(Binary.Sub, other);
     public Tensor mul_(Tensor other) => ApplyInPlace(Binary.Mul, other);
     public Tensor div_(Tensor other) => ApplyInPlace(Binary.Div, other);
+    public Tensor add_(double s) => ApplyInPlace(Binary.Add, s);
+    public Tensor mul_(double s) => ApplyInPlace(Binary.Mul, s);
 
     public Tensor ge(double s) => Wrap(ft_tensor_compare_scalar(0, Handle, s, out var r), r);
     public Tensor lt(double s) => Wrap(ft_tensor_compare_scalar(1, Handle, s, out var r), r);

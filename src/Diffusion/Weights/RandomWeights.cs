@@ -34,7 +34,7 @@ internal sealed class RandomWeights(IEnumerable<(string Key, long[] Shape)> para
         {
             using var generator = new Generator(seed ^ KeyHash(key));
             var fanIn = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
-            values = torch.randn(shape, generator) * (1.0 / Math.Sqrt(fanIn));
+            values = torch.randn(shape, generator).mul_(1.0 / Math.Sqrt(fanIn)); // in place: no second copy of a large table
         }
         return values.to(dtype, device).DetachFromDisposeScope();
     }

@@ -26,6 +26,23 @@ at::Tensor unary(int op, const at::Tensor& x) {
   throw std::invalid_argument("unknown unary op " + std::to_string(op));
 }
 
+void unary_(int op, at::Tensor& x) {
+  switch (op) {
+    case 8: at::silu_(x); return;
+  }
+  throw std::invalid_argument("in-place form not available for unary op " + std::to_string(op));
+}
+
+void scalar_(int op, at::Tensor& a, double s) {
+  switch (op) {
+    case 0: a.add_(s); return;
+    case 1: a.sub_(s); return;
+    case 2: a.mul_(s); return;
+    case 3: a.div_(s); return;
+  }
+  throw std::invalid_argument("in-place form not available for scalar op " + std::to_string(op));
+}
+
 at::Tensor binary(int op, const at::Tensor& a, const at::Tensor& b) {
   switch (op) {
     case 0: return at::add(a, b);
@@ -80,6 +97,10 @@ FT_EXPORT int ft_tensor_unary(int op, ft_tensor x, ft_tensor* out) {
   return ft::guard([&] { ft::put(out, unary(op, *x)); });
 }
 
+FT_EXPORT int ft_tensor_unary_(int op, ft_tensor x) {
+  return ft::guard([&] { unary_(op, *x); });
+}
+
 FT_EXPORT int ft_tensor_binary(int op, ft_tensor a, ft_tensor b, ft_tensor* out) {
   return ft::guard([&] { ft::put(out, binary(op, *a, *b)); });
 }
@@ -90,6 +111,10 @@ FT_EXPORT int ft_tensor_binary_(int op, ft_tensor a, ft_tensor b) {
 
 FT_EXPORT int ft_tensor_scalar(int op, ft_tensor a, double s, int scalar_first, ft_tensor* out) {
   return ft::guard([&] { ft::put(out, with_scalar(op, *a, s, scalar_first != 0)); });
+}
+
+FT_EXPORT int ft_tensor_scalar_(int op, ft_tensor a, double s) {
+  return ft::guard([&] { scalar_(op, *a, s); });
 }
 
 // a + alpha * b in one kernel (torch.add(a, b, alpha=...)).

@@ -26,7 +26,12 @@ public sealed class VaeTests(ITestOutputHelper output)
         // The pipeline's division by the scaling factor is the same single float32 op as in Python: exact.
         AssertClose(golden.Tensor("z"), golden.Tensor("latents") / vae.ScalingFactor, 0, "z");
         // README: single VAE forward 1e-4 abs; measured 1-vs-2-thread difference 3e-6 on values up to 2.8, hence 1e-5.
-        AssertClose(golden.Tensor("image"), vae.Decode(golden.Tensor("z")), 1e-5, "image");
+        var z = golden.Tensor("z");
+        var zBefore = z.clone();
+        AssertClose(golden.Tensor("image"), vae.Decode(z), 1e-5, "image");
+        // The decoder frees each intermediate as soon as the next exists (Module.Replace), but never its input.
+        Assert.False(z.IsDisposed);
+        AssertClose(zBefore, z, 0, "z after decoding");
     }
 
     [SkippableFact]

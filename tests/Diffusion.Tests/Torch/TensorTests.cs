@@ -51,6 +51,35 @@ public class TensorTests
     }
 
     [Fact]
+    public void In_place_forms_give_the_same_values_as_the_out_of_place_ones_into_the_same_tensor()
+    {
+        using var g = new Generator(11);
+        using var x = torch.randn([3, 1000], g);
+        using var silu = x.silu();
+        using var scaled = x * 0.125;
+        using var y = x.clone();
+        Assert.Same(y, y.silu_());
+        Assert.Equal(silu.ToArray<float>(), y.ToArray<float>());
+        using var z = x.clone();
+        Assert.Same(z, z.mul_(0.125));
+        Assert.Equal(scaled.ToArray<float>(), z.ToArray<float>());
+    }
+
+    [Theory]
+    [InlineData(4 << 20)]            // exactly one large block: two huge pages
+    [InlineData((9 << 20) + 4)]      // the tail past the last 2 MiB boundary is mapped in 4 KiB pages
+    [InlineData((145 << 20) + 4100)] // the size of CLIP's token embedding, give or take
+    public void Large_tensors_are_usable_to_their_last_element(int bytes)
+    {
+        var count = bytes / sizeof(float);
+        using var values = torch.ones([count]).mul_(2.0);
+        using var first = values.narrow(0, 0, 1);
+        using var last = values.narrow(0, count - 1, 1);
+        Assert.Equal([2f], first.ToArray<float>());
+        Assert.Equal([2f], last.ToArray<float>());
+    }
+
+    [Fact]
     public void Chunked_attention_equals_attention_in_one_piece()
     {
         using var g = new Generator(7);

@@ -30,15 +30,30 @@ internal sealed class ResnetBlock2D : Module
     public Tensor Forward(Tensor input, Tensor? temb)
     {
         using var scope = torch.NewDisposeScope();
-        var h = conv1.Forward(norm1.Forward(input).silu());
-        if (timeEmbProj is not null && temb is not null)
+        Tensor h;
+        using (var hidden = NormSiluConv(norm1, conv1, input))
         {
-            var t = timeEmbProj.Forward(temb.silu());
-            h.add_(t.reshape(t.size(0), t.size(1), 1, 1)); // h + temb[:, :, None, None]
+            if (timeEmbProj is not null && temb is not null)
+            {
+                using var t = timeEmbProj.Forward(temb.silu());
+                hidden.add_(t.reshape(t.size(0), t.size(1), 1, 1)); // h + temb[:, :, None, None]
+            }
+            h = NormSiluConv(norm2, conv2, hidden);
         }
-        h = conv2.Forward(norm2.Forward(h).silu());
         // (input + h) / output_scale_factor; the factor is 1 in every SD config and x / 1.0 is exact, so it is skipped.
-        h.add_(convShortcut is null ? input : convShortcut.Forward(input));
+        if (convShortcut is null) h.add_(input);
+        else
+        {
+            using var shortcut = convShortcut.Forward(input);
+            h.add_(shortcut);
+        }
         return scope.MoveToOuter(h);
+    }
+
+    /// <summary>conv(silu(norm(x))), with the activation in place and freed before returning: peak memory, not speed.</summary>
+    private static Tensor NormSiluConv(GroupNorm norm, Conv2d conv, Tensor x)
+    {
+        using var activated = norm.Forward(x).silu_();
+        return conv.Forward(activated);
     }
 }

@@ -35,9 +35,12 @@ internal sealed class Decoder : Module
     public Tensor Forward(Tensor z)
     {
         using var scope = torch.NewDisposeScope();
-        var h = midBlock.Forward(convIn.Forward(z));
-        foreach (var block in upBlocks) h = block.Forward(h);
+        var h = convIn.Forward(z);
+        h = Replace(h, midBlock.Forward(h), z);
+        foreach (var block in upBlocks) h = Replace(h, block.Forward(h), z);
+        h = Replace(h, convNormOut.Forward(h).silu_(), z);
+        h = Replace(h, convOut.Forward(h), z);
         // CPU convs leave channels-last activations (ft_nn_conv2d); callers get plain NCHW back.
-        return scope.MoveToOuter(convOut.Forward(convNormOut.Forward(h).silu()).contiguous());
+        return scope.MoveToOuter(h.contiguous());
     }
 }

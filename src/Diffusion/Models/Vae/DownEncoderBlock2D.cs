@@ -20,8 +20,8 @@ internal sealed class DownEncoderBlock2D : Module
     {
         using var scope = torch.NewDisposeScope();
         var h = x;
-        foreach (var resnet in resnets) h = resnet.Forward(h, null);
-        if (downsampler is not null) h = downsampler.Forward(h);
+        foreach (var resnet in resnets) h = Replace(h, resnet.Forward(h, null), x);
+        if (downsampler is not null) h = Replace(h, downsampler.Forward(h), x);
         return scope.MoveToOuter(h);
     }
 }

@@ -34,9 +34,11 @@ internal sealed class Encoder : Module
     {
         using var scope = torch.NewDisposeScope();
         var h = convIn.Forward(x);
-        foreach (var block in downBlocks) h = block.Forward(h);
-        h = midBlock.Forward(h);
+        foreach (var block in downBlocks) h = Replace(h, block.Forward(h), x);
+        h = Replace(h, midBlock.Forward(h), x);
+        h = Replace(h, convNormOut.Forward(h).silu_(), x);
+        h = Replace(h, convOut.Forward(h), x);
         // CPU convs leave channels-last activations (ft_nn_conv2d); callers get plain NCHW back.
-        return scope.MoveToOuter(convOut.Forward(convNormOut.Forward(h).silu()).contiguous());
+        return scope.MoveToOuter(h.contiguous());
     }
 }

@@ -28,8 +28,8 @@ internal sealed class UNetMidBlock2D : Module
         var h = resnets[0].Forward(x, null);
         for (var i = 1; i < resnets.Count; i++)
         {
-            if (attentions.Count > 0) h = attentions[i - 1].Forward(h);
-            h = resnets[i].Forward(h, null);
+            if (attentions.Count > 0) h = Replace(h, attentions[i - 1].Forward(h), x);
+            h = Replace(h, resnets[i].Forward(h, null), x);
         }
         return scope.MoveToOuter(h);
     }

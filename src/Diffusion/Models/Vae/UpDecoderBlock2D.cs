@@ -19,8 +19,8 @@ internal sealed class UpDecoderBlock2D : Module
     {
         using var scope = torch.NewDisposeScope();
         var h = x;
-        foreach (var resnet in resnets) h = resnet.Forward(h, null);
-        if (upsampler is not null) h = upsampler.Forward(h);
+        foreach (var resnet in resnets) h = Replace(h, resnet.Forward(h, null), x);
+        if (upsampler is not null) h = Replace(h, upsampler.Forward(h), x);
         return scope.MoveToOuter(h);
     }
 }
