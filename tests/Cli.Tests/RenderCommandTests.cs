@@ -11,26 +11,11 @@ public class RenderCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
-    private static async Task<(int Code, string Error)> Run(params string[] args)
-    {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (await CommandLine.RunAsync(args), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-    }
-
     [SkippableFact]
     public async Task A_batch_render_writes_one_png_per_seed_with_its_parameters_embedded()
     {
         var output = Path.Combine(folder, "fox.png");
-        var (code, error) = await Run("render", "--model", Fixtures.ModelDir, "--prompt", "a red fox", "--seed", "41", "--batch", "2",
+        var (code, error) = await Cli.Run("render", "--model", Fixtures.ModelDir, "--prompt", "a red fox", "--seed", "41", "--batch", "2",
             "--steps", "3", "--scheduler", "dpm++2m", "--width", "64", "--height", "48", "--out", output);
         Assert.True(code == 0, error);
         foreach (var seed in new[] { 41L, 42L })
@@ -53,7 +38,7 @@ public class RenderCommandTests : IDisposable
     {
         Skip.If(Fixtures.Root is null && option is "--scheduler" or "--width", "needs the fixture model to get as far as validation");
         var model = Fixtures.Root is null ? folder : Fixtures.ModelDir;
-        var (code, error) = await Run("render", "--model", model, "--prompt", "x", option, value, "--out", Path.Combine(folder, "x.png"));
+        var (code, error) = await Cli.Run("render", "--model", model, "--prompt", "x", option, value, "--out", Path.Combine(folder, "x.png"));
         Assert.Equal(2, code);
         Assert.Contains(message, error);
         Assert.Single(error.Trim().Split('\n'));
@@ -62,7 +47,7 @@ public class RenderCommandTests : IDisposable
     [Fact]
     public async Task A_missing_model_folder_is_one_line_and_exit_code_2()
     {
-        var (code, error) = await Run("render", "--model", Path.Combine(folder, "nope"), "--prompt", "x", "--out", Path.Combine(folder, "x.png"));
+        var (code, error) = await Cli.Run("render", "--model", Path.Combine(folder, "nope"), "--prompt", "x", "--out", Path.Combine(folder, "x.png"));
         Assert.Equal(2, code);
         Assert.Contains("does not exist", error);
         Assert.Single(error.Trim().Split('\n'));
@@ -71,19 +56,9 @@ public class RenderCommandTests : IDisposable
     [SkippableFact]
     public async Task Tokenize_prints_the_ids_and_says_when_a_prompt_is_truncated()
     {
-        var output = new StringWriter();
-        var original = Console.Out;
-        Console.SetOut(output);
-        try
-        {
-            var code = await CommandLine.RunAsync(["tokenize", "--model", Fixtures.ModelDir, string.Join(' ', Enumerable.Repeat("cat", 80))]);
-            Assert.Equal(0, code);
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-        var lines = output.ToString().Trim().Split('\n');
+        var (code, error, output) = await Cli.RunCapturingOutput("tokenize", "--model", Fixtures.ModelDir, string.Join(' ', Enumerable.Repeat("cat", 80)));
+        Assert.True(code == 0, error);
+        var lines = output.Trim().Split('\n');
         Assert.Equal(77, lines[0].Split(' ').Length);
         Assert.Contains("80 tokens: truncated to 75", lines[1]);
     }

@@ -5,37 +5,43 @@ using Farm.Diffusion.Models;
 using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Models.Vae;
+using Farm.Diffusion.Pipelines;
+using Farm.Diffusion.Schedulers;
+using Farm.Diffusion.Tokenization;
 using Farm.Diffusion.Torch;
 using Farm.Diffusion.Weights;
 
 namespace Farm.Cli.Commands;
 
 /// <summary>
-/// `farm bench unet|vae|text`: one component at full SD1.5 size with seeded random weights, timed as diffusers was
-/// in ../shared/docs/cpu-anchor.md (median of N runs after one warm-up). The last line is machine-readable:
-/// <c>median_s=… peak_rss_mb=…</c>.
+/// `farm bench unet|vae|text|txt2img`: one component, or a whole text-to-image render through the pipeline, at full
+/// SD1.5 size with seeded random weights, timed as diffusers was in ../shared/docs/cpu-anchor.md (median of N runs
+/// after one warm-up). The last line is machine-readable: <c>median_s=… peak_rss_mb=…</c>.
 /// </summary>
 internal static class BenchCommand
 {
     public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
     {
-        var component = args.Positional(0, "what to time: unet, vae or text");
+        var component = args.Positional(0, "what to time: unet, vae, text or txt2img");
         var latent = args.Int("latent", 64, min: 8, max: 256);
         var batch = args.Int("batch", component == "unet" ? 2 : 1, min: 1, max: 16);
+        var steps = args.Int("steps", 20, min: 1, max: 1000);
         var runs = args.Int("runs", 3, min: 1, max: 100);
         var dtype = ParseDType(args.String("dtype") ?? "f32");
         torch.set_num_threads(args.Int("threads", Environment.ProcessorCount, min: 1));
         var profilePath = args.String("profile");
         args.EnsureAllUsed();
 
-        Func<Tensor> run = component switch
+        Action run = component switch
         {
             "unet" => UnetStep(latent, batch, dtype),
             "vae" => VaeDecode(latent, batch, dtype),
             "text" => TextEncode(batch, dtype),
-            _ => throw new UsageException($"unknown component '{component}': use unet, vae or text"),
+            "txt2img" => TextToImage(latent, batch, steps, dtype),
+            _ => throw new UsageException($"unknown component '{component}': use unet, vae, text or txt2img"),
         };
-        Console.WriteLine($"bench {component}: latent {latent}×{latent}, batch {batch}, {dtype.ShortName()}, {torch.get_num_threads()} threads, libtorch {torch.version}");
+        var stepsNote = component == "txt2img" ? $", {steps} steps" : "";
+        Console.WriteLine($"bench {component}: latent {latent}×{latent}, batch {batch}{stepsNote}, {dtype.ShortName()}, {torch.get_num_threads()} threads, libtorch {torch.version}");
         var times = new List<double>();
         var cpuTimes = new List<double>();
         using var self = Process.GetCurrentProcess();
@@ -45,7 +51,7 @@ internal static class BenchCommand
             self.Refresh();
             TimeSpan user = self.UserProcessorTime, system = self.PrivilegedProcessorTime;
             var clock = Stopwatch.StartNew();
-            using (var scope = torch.NewDisposeScope()) run();
+            run();
             var seconds = clock.Elapsed.TotalSeconds;
             self.Refresh();
             // CPU time of the whole process: on a shared machine it tracks the work done better than wall time.
@@ -62,8 +68,7 @@ internal static class BenchCommand
         if (profilePath is not null)
         {
             // One more run under libtorch's profiler (slower than the timed ones; its op split is what counts).
-            using (torch.profile(profilePath))
-            using (var scope = torch.NewDisposeScope()) run();
+            using (torch.profile(profilePath)) run();
             Console.WriteLine($"  op trace of one more run written to {profilePath}");
         }
         times.Sort();
@@ -86,31 +91,89 @@ internal static class BenchCommand
         }
     }
 
-    private static Func<Tensor> UnetStep(int latent, int batch, ScalarType dtype)
+    private static Action Timed(Func<Tensor> forward) => () =>
+    {
+        using var scope = torch.NewDisposeScope();
+        forward();
+    };
+
+    private static Action UnetStep(int latent, int batch, ScalarType dtype)
     {
         var unet = Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sd15.Unet)), dtype);
         var sample = Random([batch, 4, latent, latent], 1, dtype);
         var context = Random([batch, 77, 768], 2, dtype);
         var timestep = torch.scalar(500f);
-        return () => unet.Forward(sample, timestep, context);
+        return Timed(() => unet.Forward(sample, timestep, context));
     }
 
-    private static Func<Tensor> VaeDecode(int latent, int batch, ScalarType dtype)
+    private static Action VaeDecode(int latent, int batch, ScalarType dtype)
     {
         var vae = Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype);
         var z = Random([batch, 4, latent, latent], 3, dtype);
-        return () => vae.Decode(z);
+        return Timed(() => vae.Decode(z));
     }
 
-    private static Func<Tensor> TextEncode(int batch, ScalarType dtype)
+    private static Action TextEncode(int batch, ScalarType dtype)
     {
         using var config = JsonDocument.Parse(Sd15.TextEncoder);
         var encoder = Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype);
         var ids = torch.tensor(Enumerable.Range(0, batch * 77).Select(i => (long)(i * 7919 % 49406)).ToArray(), batch, 77);
-        return () =>
+        return Timed(() =>
         {
             using var output = encoder.Forward(ids);
             return output.LastHiddenState.clone();
+        });
+    }
+
+    /// <summary>
+    /// One render of <paramref name="batch"/> images through <see cref="StableDiffusionPipeline"/>, as a worker runs it:
+    /// tokenizer, text encoder on prompt and negative prompt, <paramref name="steps"/> guided UNet steps (batch 2×) with
+    /// SD1.5's PNDM, VAE decode and the conversion to 8-bit pixels. The tokenizer is the tiny model's (the token ids
+    /// differ from CLIP's, the work does not).
+    /// </summary>
+    private static Action TextToImage(int latent, int batch, int steps, ScalarType dtype)
+    {
+        var tokenizerDir = Directory.CreateTempSubdirectory("farm-bench-tokenizer-");
+        ClipTokenizer tokenizer;
+        try
+        {
+            TinyModelVocabulary.Write(tokenizerDir.FullName);
+            tokenizer = ClipTokenizer.FromDirectory(tokenizerDir.FullName);
+        }
+        finally
+        {
+            tokenizerDir.Delete(recursive: true);
+        }
+        using var config = JsonDocument.Parse(Sd15.TextEncoder);
+        var pipeline = StableDiffusionPipeline.FromComponents("sd15-random", "random", new PipelineOptions { DType = dtype }, tokenizer,
+            Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype),
+            Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sd15.Unet)), dtype),
+            Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype),
+            SchedulerConfig.Parse(TinyModel.SchedulerConfigJson));
+        var request = new RenderRequest
+        {
+            Prompt = "a lighthouse on a cliff at dusk, oil painting",
+            Seeds = Enumerable.Range(1, batch).Select(i => (long)i).ToList(),
+            Steps = steps,
+            Scheduler = "pndm",
+            Width = latent * 8,
+            Height = latent * 8,
+        };
+        return () =>
+        {
+            var clock = Stopwatch.StartNew();
+            StepProgress first = default, last = default;
+            var images = pipeline.Render(request, progress =>
+            {
+                if (progress.Step == 1) first = progress;
+                last = progress;
+                return true;
+            });
+            // PNDM (skip_prk_steps) runs one UNet step more than asked, as in diffusers.
+            var unetSteps = last.Step - first.Step;
+            var perStep = unetSteps > 0 ? (last.Elapsed - first.Elapsed).TotalSeconds / unetSteps : first.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    {images.Count} image(s), {last.TotalSteps} UNet steps: {first.Elapsed.TotalSeconds:F2} s to the end of the first (prompt encoding included), then {perStep:F2} s per step, decode and pixels {(clock.Elapsed - last.Elapsed).TotalSeconds:F2} s"));
         };
     }
 

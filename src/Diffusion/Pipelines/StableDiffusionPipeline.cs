@@ -24,17 +24,17 @@ public sealed class StableDiffusionPipeline : IDisposable
     private readonly SchedulerConfig schedulerConfig;
     private readonly Lazy<string> modelHash;
 
-    private StableDiffusionPipeline(ModelIndex index, PipelineOptions options, ClipTokenizer tokenizer, CLIPTextModel textEncoder,
-        UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
+    private StableDiffusionPipeline(string modelDir, Func<string> hashWeights, PipelineOptions options, ClipTokenizer tokenizer,
+        CLIPTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
     {
-        ModelDir = index.Directory;
+        ModelDir = modelDir;
         Options = options;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
         this.unet = unet;
         this.vae = vae;
         this.schedulerConfig = schedulerConfig;
-        modelHash = new Lazy<string>(() => index.ShortHash);
+        modelHash = new Lazy<string>(hashWeights);
     }
 
     public string ModelDir { get; }
@@ -67,7 +67,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         {
             unet = UNet2DConditionModel.FromDirectory(index.Unet.Directory, options.DType, options.Device, WeightsFile(index.Unet));
             var vae = AutoencoderKL.FromDirectory(index.Vae.Directory, options.DType, options.Device, WeightsFile(index.Vae));
-            return new StableDiffusionPipeline(index, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
+            return new StableDiffusionPipeline(index.Directory, () => index.ShortHash, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
         }
         catch
         {
@@ -76,6 +76,14 @@ public sealed class StableDiffusionPipeline : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// A pipeline over components already built and loaded (the benchmark's full-size random-weight SD1.5); it owns
+    /// them from here on. <paramref name="name"/> stands in for the model folder in metadata.
+    /// </summary>
+    internal static StableDiffusionPipeline FromComponents(string name, string hash, PipelineOptions options, ClipTokenizer tokenizer,
+        CLIPTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig) =>
+        new(name, () => hash, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
 
     private static string WeightsFile(ModelComponent component) =>
         Path.GetFileName(component.WeightsPath ?? throw new InvalidDataException($"{component.Name}: no weights file"));
