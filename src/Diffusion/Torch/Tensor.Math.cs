@@ -80,7 +80,6 @@ public sealed partial class Tensor
     public Tensor sub_(Tensor other) => ApplyInPlace(Binary.Sub, other);
     public Tensor mul_(Tensor other) => ApplyInPlace(Binary.Mul, other);
     public Tensor div_(Tensor other) => ApplyInPlace(Binary.Div, other);
-    public Tensor add_(double s) => ApplyInPlace(Binary.Add, s);
     public Tensor mul_(double s) => ApplyInPlace(Binary.Mul, s);
 
     public Tensor ge(double s) => Wrap(ft_tensor_compare_scalar(0, Handle, s, out var r), r);
