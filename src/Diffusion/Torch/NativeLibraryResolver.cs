@@ -20,7 +20,7 @@ internal static class NativeLibraryResolver
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (name != "farmtorch") return IntPtr.Zero;
-        OpenMpWaitPolicy.ApplyBeforeLoad();
+        IdleThreadPolicy.ApplyBeforeLoad();
         foreach (var candidate in Candidates())
             if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
         throw new DllNotFoundException(
