@@ -32,7 +32,28 @@ public sealed record RenderRequest
 
     /// <summary>How much of the schedule img2img/inpainting runs, in (0, 1].</summary>
     public double Strength { get; init; } = 0.8;
+
+    /// <summary>SDXL: the prompt for the second text encoder (tokenizer_2); null uses <see cref="Prompt"/>, as diffusers.</summary>
+    public string? Prompt2 { get; init; }
+
+    /// <summary>SDXL: the negative prompt for the second text encoder; null uses the first negative prompt, as diffusers.</summary>
+    public string? NegativePrompt2 { get; init; }
+
+    /// <summary>diffusers' <c>clip_skip</c>: 0 uses the last layer; 1 the one before it (A1111's "Clip skip: 2").</summary>
+    public int ClipSkip { get; init; }
+
+    /// <summary>LoRA files applied for this render only, each with its own scale; the base weights are never changed.</summary>
+    public IReadOnlyList<LoraReference> Loras { get; init; } = [];
+
+    /// <summary>Textual-inversion embeddings available to the prompts of this render.</summary>
+    public IReadOnlyList<EmbeddingReference> Embeddings { get; init; } = [];
 }
+
+/// <summary>A LoRA file (kohya/A1111 or diffusers format) and its strength (diffusers' <c>cross_attention_kwargs["scale"]</c>).</summary>
+public sealed record LoraReference(string Path, double Scale = 1.0);
+
+/// <summary>A textual-inversion file (A1111 .pt/.safetensors, diffusers learned_embeds); the token is the file stem unless given.</summary>
+public sealed record EmbeddingReference(string Path, string? Token = null);
 
 /// <summary>One finished image and everything needed to reproduce it.</summary>
 public sealed record RenderedImage(long Seed, RgbImage Image, GenerationMetadata Metadata);

@@ -5,7 +5,7 @@ using Farm.Testing;
 
 namespace Farm.Diffusion.Tests.Golden;
 
-/// <summary>One diffusers-produced case from ../shared/fixtures/sd-tiny/cases: its manifest and tensors, read in place.</summary>
+/// <summary>One diffusers-produced case from ../shared/fixtures/*/cases: its manifest and tensors, read in place.</summary>
 internal sealed class GoldenCase : IDisposable
 {
     private readonly SafetensorsFile? tensors;
@@ -20,6 +20,9 @@ internal sealed class GoldenCase : IDisposable
     }
 
     public static GoldenCase Open(string caseId) => new(caseId, Fixtures.Case(caseId));
+
+    /// <summary>A case of another fixture folder, e.g. <c>Open(Fixtures.SdxlTiny, "vae_decode")</c>.</summary>
+    public static GoldenCase Open(string fixture, string caseId) => new(caseId, Fixtures.CaseIn(fixture, caseId));
 
     public string Id { get; }
 
