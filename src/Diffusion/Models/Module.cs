@@ -54,6 +54,15 @@ public abstract class Module : IDisposable
                 yield return entry;
     }
 
+    /// <summary>This module (path "") and every submodule with its dotted path (<c>down_blocks.0.attentions.0.proj_in</c>), as named_modules().</summary>
+    public IEnumerable<(string Path, Module Module)> NamedModules(string prefix = "")
+    {
+        yield return (prefix, this);
+        foreach (var (name, child) in children)
+            foreach (var entry in child.NamedModules(prefix.Length == 0 ? name : prefix + "." + name))
+                yield return entry;
+    }
+
     /// <summary>Loads every parameter from <paramref name="source"/>, converting to <paramref name="dtype"/> on <paramref name="device"/>.</summary>
     public void Load(IWeightSource source, ScalarType dtype, Device device)
     {

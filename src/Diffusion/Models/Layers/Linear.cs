@@ -10,9 +10,27 @@ public sealed class Linear : Module
 
     public Linear(long inFeatures, long outFeatures, bool hasBias = true)
     {
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
         weight = Param("weight", outFeatures, inFeatures);
         if (hasBias) bias = Param("bias", outFeatures);
     }
 
-    public Tensor Forward(Tensor x) => F.linear(x, weight, bias?.Value);
+    public long InFeatures { get; }
+
+    public long OutFeatures { get; }
+
+    /// <summary>LoRA branches added to the output (none unless an adapter scope is applied).</summary>
+    internal AdapterSlot Adapters { get; } = new();
+
+    public Tensor Forward(Tensor x)
+    {
+        var y = F.linear(x, weight, bias?.Value);
+        if (Adapters.Active.Count == 0) return y;
+        return Adapters.AddTo(y, x, static (a, input) =>
+        {
+            using var down = F.linear(input, a.Down);
+            return F.linear(down, a.Up);
+        });
+    }
 }
