@@ -17,6 +17,8 @@ internal sealed class ClipTokenizer
     private readonly Dictionary<string, int> vocab;
     private readonly Dictionary<(string, string), int> mergeRanks;
     private readonly string[] specialTokens; // split out of the raw text first, longest first
+    private readonly Dictionary<string, int> addedTokens; // textual-inversion tokens: ids VocabularySize, VocabularySize + 1, …
+    private readonly string[] splitTokens; // special and added tokens, longest first
     private readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
     private readonly Lazy<string[]> idToToken;
 
@@ -26,7 +28,11 @@ internal sealed class ClipTokenizer
     public int PadTokenId { get; }
     public int UnknownTokenId { get; }
     public int MaxContentTokens => MaxLength - 2;
+    /// <summary>The entries of vocab.json (49408 for CLIP); added tokens get the ids from here on.</summary>
     public int VocabularySize => vocab.Count;
+
+    /// <summary>Tokens added after the vocabulary (textual inversion), in id order.</summary>
+    public IReadOnlyList<string> AddedTokens { get; }
 
     private ClipTokenizer(Dictionary<string, int> vocab, Dictionary<(string, string), int> mergeRanks,
         SpecialTokens special, int maxLength)
@@ -40,6 +46,9 @@ internal sealed class ClipTokenizer
         UnknownTokenId = RequireId(special.Unk, "unk_token");
         specialTokens = special.AllForSplitting.Where(vocab.ContainsKey)
             .Distinct(StringComparer.Ordinal).OrderByDescending(s => s.Length).ToArray();
+        addedTokens = new Dictionary<string, int>(StringComparer.Ordinal);
+        AddedTokens = [];
+        splitTokens = specialTokens;
         // transformers seeds its BPE cache so the literals map to themselves.
         cache[special.Bos] = [BosTokenId];
         cache[special.Eos] = [EosTokenId];
@@ -49,6 +58,57 @@ internal sealed class ClipTokenizer
             foreach (var (token, id) in vocab) tokens[id] = token;
             return tokens;
         });
+    }
+
+    /// <summary>A copy sharing this tokenizer's vocabulary, merges and cache, with <paramref name="tokens"/> replacing the added tokens.</summary>
+    private ClipTokenizer(ClipTokenizer source, IReadOnlyList<string> tokens)
+    {
+        vocab = source.vocab;
+        mergeRanks = source.mergeRanks;
+        specialTokens = source.specialTokens;
+        cache = source.cache; // keyed by pre-tokens, which never contain an added token
+        idToToken = source.idToToken;
+        MaxLength = source.MaxLength;
+        BosTokenId = source.BosTokenId;
+        EosTokenId = source.EosTokenId;
+        PadTokenId = source.PadTokenId;
+        UnknownTokenId = source.UnknownTokenId;
+        addedTokens = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var token in tokens)
+        {
+            if (string.IsNullOrEmpty(token)) throw new ArgumentException("an added token cannot be empty");
+            if (vocab.ContainsKey(token)) throw new ArgumentException($"token '{token}' is already in the tokenizer's vocabulary; choose another token");
+            if (!addedTokens.TryAdd(token, vocab.Count + addedTokens.Count)) throw new ArgumentException($"token '{token}' is added twice");
+        }
+        AddedTokens = tokens.ToArray();
+        // transformers' added-token trie: at the earliest position, the longest token wins.
+        splitTokens = specialTokens.Concat(AddedTokens).OrderByDescending(t => t.Length).ToArray();
+    }
+
+    /// <summary>
+    /// This tokenizer with <paramref name="tokens"/> added after the vocabulary (ids 49408, 49409, … for CLIP), matched as
+    /// whole strings in the raw text before BPE, as transformers' <c>add_tokens</c>. The receiver is unchanged, so a
+    /// warm pipeline can use another set for the next render.
+    /// </summary>
+    public ClipTokenizer WithAddedTokens(IReadOnlyList<string> tokens) => new(this, tokens);
+
+    /// <summary>Whether <paramref name="token"/> is a vocabulary entry or an added token.</summary>
+    public bool HasToken(string token) => vocab.ContainsKey(token) || addedTokens.ContainsKey(token);
+
+    /// <summary>The added tokens of <paramref name="text"/> in order of appearance (transformers' <c>tokenize</c> keeps them whole).</summary>
+    public List<string> AddedTokensIn(string text)
+    {
+        var found = new List<string>();
+        if (addedTokens.Count == 0) return found;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var token = MatchSplitToken(text, i);
+            if (token is null) { i++; continue; }
+            if (addedTokens.ContainsKey(token)) found.Add(token);
+            i += token.Length;
+        }
+        return found;
     }
 
     /// <summary>Loads <c>vocab.json</c>, <c>merges.txt</c> and the special tokens of a tokenizer folder.</summary>
@@ -89,10 +149,10 @@ internal sealed class ClipTokenizer
         var i = 0;
         while (i < text.Length)
         {
-            var special = MatchSpecial(text, i);
+            var special = MatchSplitToken(text, i);
             if (special is null) { i++; continue; }
             if (i > pieceStart) EncodeOrdinaryText(text[pieceStart..i], ids);
-            ids.Add(vocab[special]);
+            ids.Add(addedTokens.TryGetValue(special, out var added) ? added : vocab[special]);
             i += special.Length;
             pieceStart = i;
         }
@@ -102,11 +162,12 @@ internal sealed class ClipTokenizer
 
     /// <summary>The vocabulary string of an id (byte-level alphabet, <c>&lt;/w&gt;</c> marks word ends).</summary>
     public string TokenText(int id) =>
-        id >= 0 && id < idToToken.Value.Length ? idToToken.Value[id] ?? "" : "";
+        id >= 0 && id < idToToken.Value.Length ? idToToken.Value[id] ?? ""
+        : id >= vocab.Count && id < vocab.Count + AddedTokens.Count ? AddedTokens[id - vocab.Count] : "";
 
-    private string? MatchSpecial(string text, int at)
+    private string? MatchSplitToken(string text, int at)
     {
-        foreach (var token in specialTokens)
+        foreach (var token in splitTokens)
         {
             if (string.CompareOrdinal(text, at, token, 0, token.Length) == 0) return token;
         }

@@ -1,0 +1,56 @@
+using Farm.Diffusion.Models;
+using Farm.Diffusion.Torch;
+using Farm.Diffusion.Weights;
+
+namespace Farm.Diffusion.Adapters;
+
+/// <summary>
+/// A textual-inversion embedding: n vectors of the text encoder's width, as float32 values (small: n × 768 for SD1).
+/// <see cref="StoredToken"/> is the key of a diffusers <c>learned_embeds</c> file (null for A1111 files); Farm uses it
+/// only for messages — the token is the one given, else the file stem (docs/decisions.md).
+/// </summary>
+internal sealed record TextualInversionEmbedding(string Path, string Format, string? StoredToken, int VectorCount, int Width, float[] Vectors)
+{
+    /// <summary>The A1111 tensor name of an embedding stored as safetensors.</summary>
+    public const string A1111Key = "emb_params";
+
+    /// <summary>Loads an A1111 <c>.safetensors</c> (<c>emb_params</c> [n, H]) or a diffusers <c>learned_embeds</c> file (one key = the token, [H] or [n, H]).</summary>
+    public static TextualInversionEmbedding Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"embedding file not found: {path}", path);
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return LoadSafetensors(path);
+        if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+            throw new NotSupportedException($"{path}: A1111 .pt / .bin embeddings need the pickle reader, which is not available yet");
+        throw new InvalidDataException($"{path}: not a textual-inversion file (expected .safetensors or .pt)");
+    }
+
+    private static TextualInversionEmbedding LoadSafetensors(string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        if (file.Tensors.Count != 1)
+        {
+            var names = string.Join(", ", file.Tensors.Select(t => t.Name).Take(5));
+            var hint = file.Contains("clip_l") || file.Contains("clip_g") ? " (an SDXL embedding with clip_l / clip_g is not supported yet)" : "";
+            throw new InvalidDataException($"{path}: a textual-inversion file holds one tensor, this one has {file.Tensors.Count} ({names}){hint}");
+        }
+        var name = file.Tensors[0].Name;
+        using var raw = SafetensorsWeights.ReadRaw(file, name);
+        var format = name == A1111Key ? "a1111_safetensors" : "diffusers";
+        return FromTensor(path, format, name == A1111Key ? null : name, raw, $"'{name}'");
+    }
+
+    /// <summary>Validates [H] or [n, H] and copies the values as float32.</summary>
+    internal static TextualInversionEmbedding FromTensor(string path, string format, string? storedToken, Tensor vectors, string what)
+    {
+        if (vectors.dim() is not (1 or 2) || vectors.numel() == 0)
+            throw new InvalidDataException($"{path}: embedding {what} has shape [{Shapes.Format(vectors.shape)}], expected [width] or [vectors, width]");
+        var count = vectors.dim() == 1 ? 1 : (int)vectors.size(0);
+        var width = (int)vectors.size(-1);
+        using var asFloat = vectors.to(ScalarType.Float32, Device.Cpu);
+        return new TextualInversionEmbedding(path, format, storedToken, count, width, asFloat.ToArray<float>());
+    }
+
+    /// <summary><c>tok</c>, <c>tok_1</c>, … <c>tok_{n−1}</c>: the tokens diffusers adds for an n-vector embedding.</summary>
+    public IReadOnlyList<string> Tokens(string token) =>
+        Enumerable.Range(0, VectorCount).Select(i => i == 0 ? token : $"{token}_{i}").ToArray();
+}
