@@ -8,7 +8,7 @@ namespace Farm.Cli;
 /// </summary>
 internal sealed class CliArgs
 {
-    private readonly Dictionary<string, string?> options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string?>> options = new(StringComparer.Ordinal);
     private readonly HashSet<string> used = new(StringComparer.Ordinal);
 
     public CliArgs(IReadOnlyList<string> args)
@@ -24,9 +24,11 @@ internal sealed class CliArgs
             }
             var name = arg[2..];
             var eq = name.IndexOf('=');
-            if (eq >= 0) options[name[..eq]] = name[(eq + 1)..];
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) options[name] = args[++i];
-            else options[name] = null;
+            string? value = null;
+            if (eq >= 0) (name, value) = (name[..eq], name[(eq + 1)..]);
+            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) value = args[++i];
+            if (!options.TryGetValue(name, out var values)) options[name] = values = [];
+            values.Add(value);
         }
         Positionals = positionals;
     }
@@ -36,16 +38,25 @@ internal sealed class CliArgs
     public bool Flag(string name)
     {
         used.Add(name);
-        if (!options.TryGetValue(name, out var value)) return false;
-        if (value is not null) throw new UsageException($"--{name} takes no value (got '{value}')");
+        if (!options.TryGetValue(name, out var values)) return false;
+        if (values.FirstOrDefault(v => v is not null) is { } value) throw new UsageException($"--{name} takes no value (got '{value}')");
         return true;
     }
 
+    /// <summary>An option given at most once.</summary>
     public string? String(string name)
     {
+        var values = Strings(name);
+        if (values.Count > 1) throw new UsageException($"--{name} is given {values.Count} times; give it once");
+        return values.Count == 0 ? null : values[0];
+    }
+
+    /// <summary>Every value of a repeatable option (<c>--lora a --lora b</c>), in order.</summary>
+    public IReadOnlyList<string> Strings(string name)
+    {
         used.Add(name);
-        if (!options.TryGetValue(name, out var value)) return null;
-        return value ?? throw new UsageException($"--{name} needs a value");
+        if (!options.TryGetValue(name, out var values)) return [];
+        return values.Select(v => v ?? throw new UsageException($"--{name} needs a value")).ToList();
     }
 
     public string Required(string name) => String(name) ?? throw new UsageException($"--{name} is required");

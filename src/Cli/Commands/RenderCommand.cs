@@ -30,6 +30,11 @@ internal static class RenderCommand
             InitImage = LoadImage(args.String("init"), "--init"),
             Mask = LoadImage(args.String("mask"), "--mask"),
             Strength = args.Double("strength", 0.8),
+            Prompt2 = args.String("prompt-2"),
+            NegativePrompt2 = args.String("negative-2"),
+            ClipSkip = args.Int("clip-skip", 0, min: 0, max: 24),
+            Loras = args.Strings("lora").Select(AdapterArguments.Lora).ToList(),
+            Embeddings = args.Strings("embedding").Select(AdapterArguments.Embedding).ToList(),
         };
         if (request.Mask is not null && request.InitImage is null) throw new UsageException("--mask needs --init (the image to inpaint)");
         var options = new PipelineOptions
