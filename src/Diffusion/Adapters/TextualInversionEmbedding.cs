@@ -1,6 +1,7 @@
 using Farm.Diffusion.Models;
 using Farm.Diffusion.Torch;
 using Farm.Diffusion.Weights;
+using Farm.Diffusion.Weights.Pickle;
 
 namespace Farm.Diffusion.Adapters;
 
@@ -20,7 +21,7 @@ internal sealed record TextualInversionEmbedding(string Path, string Format, str
         if (!File.Exists(path)) throw new FileNotFoundException($"embedding file not found: {path}", path);
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return LoadSafetensors(path);
         if (path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
-            throw new NotSupportedException($"{path}: A1111 .pt / .bin embeddings need the pickle reader, which is not available yet");
+            return LoadTorchZip(path);
         throw new InvalidDataException($"{path}: not a textual-inversion file (expected .safetensors or .pt)");
     }
 
@@ -37,6 +38,33 @@ internal sealed record TextualInversionEmbedding(string Path, string Format, str
         using var raw = SafetensorsWeights.ReadRaw(file, name);
         var format = name == A1111Key ? "a1111_safetensors" : "diffusers";
         return FromTensor(path, format, name == A1111Key ? null : name, raw, $"'{name}'");
+    }
+
+    /// <summary>
+    /// A <c>torch.save</c> file, read by the restricted unpickler (it never runs code): A1111's
+    /// <c>{'string_to_param': {'*': tensor[n, H]}, …}</c>, or a one-entry <c>{token: tensor}</c> (diffusers' <c>learned_embeds.bin</c>).
+    /// </summary>
+    private static TextualInversionEmbedding LoadTorchZip(string path)
+    {
+        using var checkpoint = TorchZipCheckpoint.Open(path);
+        if (checkpoint.Root is not Dictionary<object, object?> root)
+            throw new InvalidDataException($"{path}: a textual-inversion .pt holds a dictionary at the top level");
+        if (root.TryGetValue("string_to_param", out var parameters))
+        {
+            if (parameters is not Dictionary<object, object?> byString
+                || !(byString.TryGetValue("*", out var star) || byString.Count == 1 && (star = byString.Values.Single()) is not null)
+                || star is not TorchTensorRef starTensor)
+                throw new InvalidDataException($"{path}: 'string_to_param' has no '*' tensor");
+            using var vectors = checkpoint.ReadTensor(starTensor);
+            return FromTensor(path, "a1111_pt", null, vectors, "string_to_param['*']");
+        }
+        if (root.Count == 1 && root.Single() is { Key: string token, Value: TorchTensorRef single })
+        {
+            using var vectors = checkpoint.ReadTensor(single);
+            return FromTensor(path, "diffusers", token, vectors, $"'{token}'");
+        }
+        throw new InvalidDataException(
+            $"{path}: not a textual-inversion file (expected A1111's 'string_to_param' or a single token → tensor entry; keys: {string.Join(", ", root.Keys.Take(6))})");
     }
 
     /// <summary>Validates [H] or [n, H] and copies the values as float32.</summary>
