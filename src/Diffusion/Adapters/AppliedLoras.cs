@@ -21,41 +21,19 @@ internal sealed class AppliedLoras : IDisposable
     public static AppliedLoras None { get; } = new();
 
     /// <summary>
-    /// Resolves every module of every file first (an unknown module or a shape that does not fit throws, naming the
-    /// key and the file, before anything is attached), then attaches.
+    /// Resolves every module of every file first (<see cref="LoraResolver"/>: an unknown module or a shape that does not
+    /// fit throws, naming the key and the file, before anything is attached), then attaches.
     /// </summary>
     public static AppliedLoras Apply(IReadOnlyList<LoraActivation> loras, LoraModels models, double scale = 1.0)
     {
-        var indexes = new Dictionary<LoraComponent, LoraTargetIndex>();
-        var plan = new List<(LoraModuleWeights Weights, Module Layer, double Factor)>();
-        foreach (var lora in loras)
-        {
-            foreach (var module in lora.File.Modules)
-            {
-                if (!indexes.TryGetValue(module.Component, out var index))
-                {
-                    var model = models.For(module.Component)
-                        ?? throw new InvalidDataException(
-                            $"{lora.File.Path}: LoRA key '{module.DownKey}' is for the {module.Component.Name()}, which this model does not have"
-                            + (module.Component == LoraComponent.TextEncoder2 ? " (an SDXL LoRA on a single-text-encoder model?)" : ""));
-                    indexes[module.Component] = index = new LoraTargetIndex(model);
-                }
-                var found = index.Find(module.Naming, module.ModuleName)
-                    ?? throw new InvalidDataException(
-                        $"{lora.File.Path}: LoRA key '{module.DownKey}' matches no Linear or Conv2d module of the {module.Component.Name()}"
-                        + (module.Naming == LoraNaming.Kohya && IsLdmName(module.ModuleName) ? " (LDM/SGM-named LoRA files are not supported)" : ""));
-                CheckShapes(lora.File, module, found.Path, found.Layer);
-                plan.Add((module, found.Layer, module.Factor(lora.Weight, scale)));
-            }
-        }
-
+        var plan = LoraResolver.Resolve(loras, models, scale);
         var applied = new AppliedLoras();
         try
         {
-            foreach (var (weights, layer, factor) in plan)
+            foreach (var target in plan)
             {
-                var (down, up, slot) = Convert(weights, layer, applied.owned);
-                var adapter = new LowRankAdapter(down, up, factor);
+                var (down, up, slot) = Convert(target.Weights, target.Layer, applied.owned);
+                var adapter = new LowRankAdapter(down, up, target.Factor);
                 slot.Attach(adapter);
                 applied.attached.Add((slot, adapter));
             }
@@ -67,36 +45,6 @@ internal sealed class AppliedLoras : IDisposable
             throw;
         }
     }
-
-    private static bool IsLdmName(string name) =>
-        name.StartsWith("input_blocks_", StringComparison.Ordinal) || name.StartsWith("middle_block_", StringComparison.Ordinal)
-        || name.StartsWith("output_blocks_", StringComparison.Ordinal);
-
-    /// <summary>Expected [rank, in(, k, k)] / [out, rank(, 1, 1)]; a 1×1 conv and a Linear accept each other's LoRA shapes.</summary>
-    private static void CheckShapes(LoraFile file, LoraModuleWeights m, string path, Module layer)
-    {
-        var rank = m.Rank;
-        var (inF, outF, k, kind) = layer switch
-        {
-            Linear l => (l.InFeatures, l.OutFeatures, 1L, "Linear"),
-            Conv2d c => (c.InChannels, c.OutChannels, c.KernelSize, $"Conv2d {c.KernelSize}×{c.KernelSize}"),
-            _ => throw new InvalidOperationException(),
-        };
-        var downOk = Fits(m.Down.shape, [rank, inF], k);
-        var upOk = Fits(m.Up.shape, [outF, rank], 1);
-        if (downOk && upOk) return;
-        var weightShape = k == 1 && layer is Linear ? $"[{outF}, {inF}]" : $"[{outF}, {inF}, {k}, {k}]";
-        var (key, shape, expected) = !downOk
-            ? (m.DownKey, m.Down.shape, k == 1 ? $"[{rank}, {inF}]" : $"[{rank}, {inF}, {k}, {k}]")
-            : (m.UpKey, m.Up.shape, $"[{outF}, {rank}]");
-        throw new InvalidDataException(
-            $"{file.Path}: LoRA key '{key}' has shape [{Shapes.Format(shape)}] but {m.Component.Name()} module '{path}' ({kind}, weight {weightShape}) needs {expected}"
-            + " (a LoRA for another model family or size?)");
-    }
-
-    private static bool Fits(long[] shape, long[] matrix, long kernel) =>
-        kernel == 1 && shape.AsSpan().SequenceEqual(matrix)
-        || shape.Length == 4 && shape[0] == matrix[0] && shape[1] == matrix[1] && shape[2] == kernel && shape[3] == kernel;
 
     private static (Tensor Down, Tensor Up, AdapterSlot Slot) Convert(LoraModuleWeights m, Module layer, List<Tensor> owned)
     {
