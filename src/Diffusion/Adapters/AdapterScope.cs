@@ -31,6 +31,9 @@ internal sealed class AdapterScope : IDisposable
     /// <summary>The padded input ids of a prompt for text encoder <paramref name="encoder"/>, after the rewrite.</summary>
     public int[] Encode(string prompt, int encoder = 0) => embeddings[encoder].Encode(prompt);
 
+    /// <summary><see cref="Encode"/> with the untruncated token count (a multi-vector token costs n positions).</summary>
+    public TokenizedPrompt EncodeDetailed(string prompt, int encoder = 0) => embeddings[encoder].EncodeDetailed(prompt);
+
     public void Dispose()
     {
         foreach (var e in embeddings) e.Dispose();

@@ -39,6 +39,9 @@ internal sealed class AppliedEmbeddings : IDisposable
     /// <summary>The padded ids of a prompt (positive or negative) after the rewrite.</summary>
     public int[] Encode(string prompt) => Tokenizer.Encode(ConvertPrompt(prompt));
 
+    /// <summary><see cref="Encode"/> with the untruncated token count (to warn that a prompt was cut).</summary>
+    public TokenizedPrompt EncodeDetailed(string prompt) => Tokenizer.EncodeDetailed(ConvertPrompt(prompt));
+
     public static AppliedEmbeddings Apply(IReadOnlyList<EmbeddingActivation> embeddings, Module textEncoder, ClipTokenizer tokenizer)
     {
         if (embeddings.Count == 0) return new AppliedEmbeddings(tokenizer, null, null);

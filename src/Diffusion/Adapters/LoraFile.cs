@@ -22,7 +22,7 @@ internal sealed class LoraFile : IDisposable
     public IReadOnlyList<LoraModuleWeights> Modules { get; }
 
     /// <summary>Bytes of tensor data held (for a cache's budget).</summary>
-    public long ByteSize => Modules.Sum(m => (m.Down.numel() + m.Up.numel()) * 4);
+    public long ByteSize => Modules.Sum(m => m.Down.numel() * m.Down.dtype.ElementSize() + m.Up.numel() * m.Up.dtype.ElementSize());
 
     public bool Targets(LoraComponent component) => Modules.Any(m => m.Component == component);
 

@@ -190,6 +190,28 @@ public sealed class LoraBehaviourTests(SdTinyModels models) : IClassFixture<SdTi
         }
     }
 
+    [SkippableFact]
+    public void A_kohya_lora_of_a_1x1_proj_in_conv_attaches_to_that_conv_for_the_scope_only()
+    {
+        const string name = "lora_unet_mid_block_attentions_0_proj_in";
+        var path = WriteLora([(name + ".lora_down.weight", [2, 64, 1, 1]), (name + ".lora_up.weight", [64, 2, 1, 1]), (name + ".alpha", [])]);
+        try
+        {
+            using var lora = LoraFile.Load(path);
+            var conv = (Conv2d)models.Unet.NamedModules().Single(m => m.Path == "mid_block.attentions.0.proj_in").Module;
+            using (var applied = AppliedLoras.Apply([new LoraActivation(lora)], models.LoraModels))
+            {
+                Assert.Equal(1, applied.Count);
+                Assert.Single(conv.Adapters.Active);
+            }
+            Assert.Empty(conv.Adapters.Active);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void A_conv_lora_adds_the_same_as_merging_up_times_down_into_the_kernel()
     {
