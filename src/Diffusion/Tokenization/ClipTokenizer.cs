@@ -1,21 +1,25 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using Microsoft.ML.Tokenizers;
 
 namespace Farm.Diffusion.Tokenization;
 
 /// <summary>
 /// CLIP's byte-level BPE tokenizer, reproducing transformers' slow <c>CLIPTokenizer</c> without
-/// ftfy (the path StableDiffusionPipeline takes). Thread-safe; results per pre-token are cached.
+/// ftfy (the path StableDiffusionPipeline takes). CLIP's text clean-up, its pre-tokenizer and the special and
+/// added tokens are ours; the byte-level BPE of each pre-token is Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>
+/// (with <c>&lt;/w&gt;</c> word ends), which reproduces every tokenizer fixture. Thread-safe; results per
+/// pre-token are cached.
 /// </summary>
-internal sealed class ClipTokenizer
+internal sealed partial class ClipTokenizer
 {
     // CLIP's merges.txt holds more lines than CLIP uses: 49152 - 256 - 2 merges after the header.
     private const int MergeCount = 49152 - 256 - 2;
     private const int CacheLimit = 200_000;
 
     private readonly Dictionary<string, int> vocab;
-    private readonly Dictionary<(string, string), int> mergeRanks;
+    private readonly BpeTokenizer bpe;
     private readonly string[] specialTokens; // split out of the raw text first, longest first
     private readonly Dictionary<string, int> addedTokens; // textual-inversion tokens: ids VocabularySize, VocabularySize + 1, …
     private readonly string[] splitTokens; // special and added tokens, longest first
@@ -34,11 +38,10 @@ internal sealed class ClipTokenizer
     /// <summary>Tokens added after the vocabulary (textual inversion), in id order.</summary>
     public IReadOnlyList<string> AddedTokens { get; }
 
-    private ClipTokenizer(Dictionary<string, int> vocab, Dictionary<(string, string), int> mergeRanks,
-        SpecialTokens special, int maxLength)
+    private ClipTokenizer(Dictionary<string, int> vocab, BpeTokenizer bpe, SpecialTokens special, int maxLength)
     {
         this.vocab = vocab;
-        this.mergeRanks = mergeRanks;
+        this.bpe = bpe;
         MaxLength = maxLength;
         BosTokenId = RequireId(special.Bos, "bos_token");
         EosTokenId = RequireId(special.Eos, "eos_token");
@@ -64,7 +67,7 @@ internal sealed class ClipTokenizer
     private ClipTokenizer(ClipTokenizer source, IReadOnlyList<string> tokens)
     {
         vocab = source.vocab;
-        mergeRanks = source.mergeRanks;
+        bpe = source.bpe;
         specialTokens = source.specialTokens;
         cache = source.cache; // keyed by pre-tokens, which never contain an added token
         idToToken = source.idToToken;
@@ -121,9 +124,18 @@ internal sealed class ClipTokenizer
 
         var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath))
             ?? throw new InvalidDataException($"{vocabPath}: expected a JSON object of token → id");
-        var ranks = ReadMerges(mergesPath);
         var (special, maxLength) = SpecialTokens.Read(tokenizerDir);
-        return new ClipTokenizer(vocab, ranks, special, maxLength);
+        var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+        {
+            Merges = ReadMerges(mergesPath),
+            // Pieces arrive pre-tokenized (ours, which classifies code points, not UTF-16 units); the library's
+            // default pre-tokenizer would split them again, e.g. "'s" into "'" and "s".
+            PreTokenizer = new RegexPreTokenizer(WholePiece(), specialTokens: null),
+            ByteLevel = true,
+            EndOfWordSuffix = "</w>",
+            UnknownToken = special.Unk,
+        });
+        return new ClipTokenizer(vocab, bpe, special, maxLength);
     }
 
     /// <summary>Exactly <see cref="MaxLength"/> ids: bos, up to 75 content tokens, eos, padding.</summary>
@@ -237,70 +249,25 @@ internal sealed class ClipTokenizer
     private static bool FoldsTo(char c, char lower) =>
         c == lower || c == char.ToUpperInvariant(lower) || lower == 's' && c == '\u017F' || lower == 'k' && c == '\u212A';
 
-    private int[] Bpe(string piece)
-    {
-        var bytes = Encoding.UTF8.GetBytes(piece);
-        var word = new List<string>(bytes.Length);
-        for (var b = 0; b < bytes.Length; b++)
-        {
-            var symbol = ByteLevelAlphabet.ByteToChar[bytes[b]].ToString();
-            word.Add(b == bytes.Length - 1 ? symbol + "</w>" : symbol);
-        }
+    [System.Text.RegularExpressions.GeneratedRegex(@"\S+")]
+    private static partial System.Text.RegularExpressions.Regex WholePiece();
 
-        while (word.Count > 1)
-        {
-            var bestRank = int.MaxValue;
-            (string, string) best = default;
-            for (var i = 0; i < word.Count - 1; i++)
-            {
-                if (mergeRanks.TryGetValue((word[i], word[i + 1]), out var rank) && rank < bestRank)
-                {
-                    bestRank = rank;
-                    best = (word[i], word[i + 1]);
-                }
-            }
-            if (bestRank == int.MaxValue) break;
-
-            // Merge every non-overlapping occurrence, left to right, like transformers' loop.
-            var merged = new List<string>(word.Count);
-            for (var i = 0; i < word.Count; i++)
-            {
-                if (i < word.Count - 1 && word[i] == best.Item1 && word[i + 1] == best.Item2)
-                {
-                    merged.Add(best.Item1 + best.Item2);
-                    i++;
-                }
-                else
-                {
-                    merged.Add(word[i]);
-                }
-            }
-            word = merged;
-        }
-
-        var ids = new int[word.Count];
-        for (var i = 0; i < ids.Length; i++)
-            ids[i] = vocab.TryGetValue(word[i], out var id) ? id : UnknownTokenId;
-        return ids;
-    }
+    /// <summary>One pre-token (no whitespace, no special token) through the byte-level BPE; its last symbol ends in &lt;/w&gt;.</summary>
+    private int[] Bpe(string piece) => bpe.EncodeToIds(piece).ToArray();
 
     private int RequireId(string token, string what) =>
         vocab.TryGetValue(token, out var id)
             ? id
             : throw new InvalidDataException($"tokenizer {what} '{token}' is not in vocab.json");
 
-    private static Dictionary<(string, string), int> ReadMerges(string path)
+    /// <summary>The merges CLIP uses, in rank order: Python's <c>read().strip().split("\n")[1 : 48895]</c> (the first line is the "#version" header).</summary>
+    private static string[] ReadMerges(string path)
     {
-        // Python: read().strip().split("\n")[1 : 48895]: the first line is the "#version" header.
         var lines = File.ReadAllText(path).Trim().Split('\n');
-        var ranks = new Dictionary<(string, string), int>(MergeCount);
-        var count = Math.Min(lines.Length - 1, MergeCount);
-        for (var i = 0; i < count; i++)
-        {
-            var parts = lines[i + 1].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length != 2) throw new InvalidDataException($"{path}:{i + 2}: expected two symbols per merge");
-            ranks[(parts[0], parts[1])] = i;
-        }
-        return ranks;
+        var merges = lines.Skip(1).Take(MergeCount).Select(l => l.TrimEnd('\r')).ToArray();
+        for (var i = 0; i < merges.Length; i++)
+            if (merges[i].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 2)
+                throw new InvalidDataException($"{path}:{i + 2}: expected two symbols per merge");
+        return merges;
     }
 }
