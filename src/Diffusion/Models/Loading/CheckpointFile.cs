@@ -1,4 +1,5 @@
 using Farm.Diffusion.Weights;
+using Farm.Diffusion.Weights.Pickle;
 
 namespace Farm.Diffusion.Models.Loading;
 
@@ -12,8 +13,7 @@ internal static class CheckpointFile
     public static IWeightSource OpenStored(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".safetensors" => SafetensorsWeights.Open(path),
-        ".ckpt" => throw new NotSupportedException(
-            $"{path}: reading .ckpt (pickle) checkpoints needs the restricted pickle reader, which is not in this build yet; convert the file to .safetensors"),
+        ".ckpt" => CkptWeights.Open(path), // restricted unpickler: never runs the file's code
         var ext => throw new InvalidDataException($"{path}: '{ext}' is not a checkpoint format Farm reads (.safetensors or .ckpt)"),
     };
 }
