@@ -72,4 +72,16 @@ public sealed class FamilyDetectionTests
         Assert.Contains("os.system", e.Message);
         Assert.Contains("evil.ckpt", e.Message);
     }
+
+    [Theory]
+    [InlineData("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", 768, "SDXL")]
+    [InlineData("lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", 768, "SD1")]
+    [InlineData("lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", 1024, "SD2")]
+    [InlineData("lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight", 320, null)]
+    public void A_loras_base_family_comes_from_its_text_encoder_keys_and_width(string key, long width, string? expected)
+    {
+        string[] keys = [key];
+        Assert.True(FamilyDetection.IsLora(keys));
+        Assert.Equal(expected, FamilyDetection.LoraBaseFamily(keys, _ => [4, width])?.ToString());
+    }
 }

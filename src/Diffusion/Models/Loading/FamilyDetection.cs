@@ -44,4 +44,21 @@ internal static class FamilyDetection
             + (unet ? " (it has a UNet under 'model.diffusion_model.': a UNet-only file cannot be loaded alone)" : "")
             + ". A LoRA or embedding belongs in the models folder's loras/ or embeddings/, a diffusers model is a folder with model_index.json");
     }
+
+    /// <summary>True when the keys are a kohya-style LoRA (<c>lora_unet_*</c>, <c>lora_te*_*</c>), not a model.</summary>
+    public static bool IsLora(IEnumerable<string> keys) =>
+        keys.Any(k => k.StartsWith("lora_unet_", StringComparison.Ordinal) || k.StartsWith("lora_te", StringComparison.Ordinal));
+
+    /// <summary>
+    /// A kohya LoRA's base family, when its keys tell: two text encoders (<c>lora_te1_</c>/<c>lora_te2_</c>) are SDXL;
+    /// one (<c>lora_te_</c>) is SD 1.x at width 768 and SD 2.x at 1024 (the <c>lora_down</c> input width). Null otherwise.
+    /// </summary>
+    public static ModelFamily? LoraBaseFamily(IEnumerable<string> keys, Func<string, long[]> shape)
+    {
+        var list = keys.ToList();
+        if (list.Any(k => k.StartsWith("lora_te1_", StringComparison.Ordinal) || k.StartsWith("lora_te2_", StringComparison.Ordinal))) return ModelFamily.SDXL;
+        var down = list.FirstOrDefault(k => k.StartsWith("lora_te_", StringComparison.Ordinal) && k.EndsWith("q_proj.lora_down.weight", StringComparison.Ordinal));
+        if (down is null) return null;
+        return shape(down) is [_, var width, ..] ? width switch { 768 => ModelFamily.SD1, 1024 => ModelFamily.SD2, _ => null } : null;
+    }
 }
