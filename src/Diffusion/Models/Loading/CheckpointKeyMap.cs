@@ -54,7 +54,7 @@ internal sealed class CheckpointKeyMap
         foreach (var key in keys)
         {
             var rule = prefixes.FirstOrDefault(p => key.StartsWith(p.Prefix, StringComparison.Ordinal));
-            if (rule.Prefix is null) continue;
+            if (rule.Prefix is null || key.StartsWith("first_stage_model.loss.", StringComparison.Ordinal)) continue; // training-only VAE loss state
             var mapped = rule.Map(key[rule.Prefix.Length..]);
             if (mapped is null)
             {
