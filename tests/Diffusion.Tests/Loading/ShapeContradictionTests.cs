@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using Farm.Diffusion.Models;
+using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Loading;
+using Farm.Diffusion.Models.Vae;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Torch;
 
@@ -35,12 +38,17 @@ public sealed class ShapeContradictionTests
     }
 
     [SkippableFact]
-    public void A_matching_config_loads_the_unet_from_the_file()
+    public void Models_built_from_the_sources_configs_load_every_component_from_the_file()
     {
         var c = CheckpointCase.SdTinyCkpt;
         using var source = ModelSource.Open(c.File, c.FolderModel);
-        using var model = new UNet2DConditionModel(source.UnetConfig);
-        source.LoadInto(model, "unet", ScalarType.Float32, Device.Cpu);
-        Assert.All(model.NamedParameters(), p => Assert.Equal(p.Parameter.Shape, p.Parameter.Value.shape));
+        using var unet = new UNet2DConditionModel(source.UnetConfig);
+        using var vae = new AutoencoderKL(source.VaeConfig);
+        using var text = new CLIPTextModel(source.TextEncoderConfig);
+        foreach (var (model, component) in new Module[] { unet, vae, text }.Zip(source.Components))
+        {
+            source.LoadInto(model, component, ScalarType.Float32, Device.Cpu);
+            Assert.All(model.NamedParameters(), p => Assert.Equal(p.Parameter.Shape, p.Parameter.Value.shape));
+        }
     }
 }

@@ -230,14 +230,29 @@ internal sealed class ModelSource : IDisposable
     {
         var weights = OpenWeights(component);
         if (weights is ConvertedWeights converted) converted.CheckShapes(model.NamedParameters().Select(n => (n.Key, n.Parameter.Shape)));
-        if (model is CLIPTextModel clip) clip.LoadWeights(weights, dtype, device);
-        else model.Load(weights, dtype, device);
+        model.Load(component.StartsWith("text_encoder", StringComparison.Ordinal) ? new WithoutPositionIds(weights) : weights, dtype, device);
     }
 
     public void Dispose()
     {
         foreach (var d in opened) d.Dispose();
         opened.Clear();
+    }
+
+    /// <summary>transformers writes the <c>position_ids</c> buffer into some text encoder files; it is not a weight.</summary>
+    private sealed class WithoutPositionIds(IWeightSource inner) : IWeightSource
+    {
+        private static bool IsBuffer(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal);
+
+        public string Description => inner.Description;
+
+        public IEnumerable<string> Keys => inner.Keys.Where(k => !IsBuffer(k));
+
+        public bool Contains(string key) => !IsBuffer(key) && inner.Contains(key);
+
+        public long[] Shape(string key) => inner.Shape(key);
+
+        public Tensor Load(string key, ScalarType dtype, Device device) => inner.Load(key, dtype, device);
     }
 
     private static string SchedulerFromYaml(ModelFamily family, OriginalConfig yaml)
