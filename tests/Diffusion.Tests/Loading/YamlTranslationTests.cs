@@ -96,6 +96,22 @@ public sealed class YamlTranslationTests
         Assert.True(source.ForceZerosForEmptyPrompt);
     }
 
+    [SkippableFact]
+    public void A_config_folder_without_any_config_is_refused_rather_than_ignored()
+    {
+        var dir = Directory.CreateTempSubdirectory("farm-loading-");
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => ModelSource.Open(Fixtures.PathIn(Fixtures.SingleFile, "checkpoints", "sd-tiny.ckpt"), dir.FullName));
+            Assert.Contains(dir.FullName, e.Message);
+            Assert.Contains("unet/config.json", e.Message);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static (int, int) Pair(JsonElement differences, string component, string key)
     {
         var pair = differences.GetProperty(component).GetProperty(key);

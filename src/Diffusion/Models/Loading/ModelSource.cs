@@ -117,6 +117,10 @@ internal sealed class ModelSource : IDisposable
         var full = System.IO.Path.GetFullPath(path);
         if (configDir is not null && !Directory.Exists(configDir))
             throw new DirectoryNotFoundException($"config folder {configDir} does not exist");
+        if (configDir is not null && !ConfigComponents.Any(c => Override(configDir, c) is not null) && TokenizerIn(configDir, "tokenizer") is null)
+            throw new InvalidDataException(
+                $"config folder {configDir} holds none of {string.Join(", ", ConfigComponents.Select(c => System.IO.Path.GetRelativePath(".", ConfigFile(".", c))))} or tokenizer/: "
+                + "give a diffusers model folder or a folder with that layout");
         if (Directory.Exists(full)) return OpenFolder(full, configDir);
         if (!File.Exists(full)) throw new FileNotFoundException($"model {full} does not exist (expected a diffusers folder or a .safetensors/.ckpt file)", full);
         if (!CheckpointFile.IsCheckpoint(full))
@@ -263,6 +267,8 @@ internal sealed class ModelSource : IDisposable
         if (yaml.BetaEnd is { } end) node["beta_end"] = end;
         return node.ToJsonString();
     }
+
+    private static readonly string[] ConfigComponents = ["unet", "vae", "text_encoder", "text_encoder_2", "scheduler"];
 
     private static string ConfigFile(string dir, string component) =>
         System.IO.Path.Combine(dir, component, component == "scheduler" ? "scheduler_config.json" : "config.json");
