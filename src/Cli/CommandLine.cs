@@ -11,7 +11,7 @@ internal static class CommandLine
         ("render", "render images locally: --model DIR --prompt TEXT --out FILE.png [options]", RenderCommand.RunAsync),
         ("tokenize", "show the token ids of a prompt: --model DIR TEXT", TokenizeCommand.RunAsync),
         ("bench", "time the engine on full-size SD1.5 shapes: unet|vae|text|txt2img [options]", BenchCommand.RunAsync),
-        ("model", "model tools: init-tiny DIR", ModelCommand.RunAsync),
+        ("model", "model tools: init-tiny DIR, inspect PATH [--config DIR]", ModelCommand.RunAsync),
         ("coordinator", "run the coordinator (HTTP API, sweep expansion, status)", CoordinatorCommand.RunAsync),
         ("worker", "run a render worker: [--models DIR] [--device cpu|cuda]", WorkerCommand.RunAsync),
         ("submit", "submit a sweep spec: FILE [--watch]", SubmitCommand.RunAsync),

@@ -2,13 +2,24 @@ using Farm.Diffusion.Models;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm model init-tiny DIR [--seed N] [--force]`: writes a seeded random-weight tiny SD1.x pipeline in diffusers layout.</summary>
+/// <summary>
+/// `farm model init-tiny DIR [--seed N] [--force]`: writes a seeded random-weight tiny SD1.x pipeline in diffusers layout.
+/// `farm model inspect PATH [--config DIR]`: describes a model folder, checkpoint file or LoRA (<see cref="ModelInspectCommand"/>).
+/// </summary>
 internal static class ModelCommand
 {
     public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
     {
-        var verb = args.Positional(0, "a model command: init-tiny DIR");
-        if (verb != "init-tiny") throw new UsageException($"unknown model command '{verb}': use init-tiny DIR");
+        var verb = args.Positional(0, "a model command: init-tiny DIR or inspect PATH");
+        if (verb == "inspect")
+        {
+            var path = args.Positional(1, "the model folder or checkpoint file to inspect");
+            var configDir = args.String("config");
+            args.EnsureAllUsed();
+            if (!File.Exists(path) && !Directory.Exists(path)) throw new UsageException($"{path} does not exist");
+            return Task.FromResult(ModelInspectCommand.Run(path, configDir));
+        }
+        if (verb != "init-tiny") throw new UsageException($"unknown model command '{verb}': use init-tiny DIR or inspect PATH");
         var dir = args.Positional(1, "the folder to write the tiny model into");
         var seed = args.Int("seed", TinyModel.DefaultSeed, min: 0);
         var force = args.Flag("force");
