@@ -6,6 +6,7 @@ using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Models.Vae;
 using Farm.Diffusion.Pipelines;
+using Farm.Diffusion.Pipelines.Prompts;
 using Farm.Diffusion.Schedulers;
 using Farm.Diffusion.Tokenization;
 using Farm.Diffusion.Torch;
@@ -145,8 +146,8 @@ internal static class BenchCommand
             tokenizerDir.Delete(recursive: true);
         }
         using var config = JsonDocument.Parse(Sd15.TextEncoder);
-        var pipeline = StableDiffusionPipeline.FromComponents("sd15-random", "random", new PipelineOptions { DType = dtype }, tokenizer,
-            Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype),
+        var promptEncoder = new ClipPromptEncoder(tokenizer, Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype), Device.Cpu);
+        var pipeline = StableDiffusionPipeline.FromComponents("sd15-random", "random", new PipelineOptions { DType = dtype }, promptEncoder,
             Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sd15.Unet)), dtype),
             Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype),
             SchedulerConfig.Parse(TinyModel.SchedulerConfigJson));

@@ -10,7 +10,11 @@ public sealed record RenderRequest
 {
     public required string Prompt { get; init; }
 
-    public string NegativePrompt { get; init; } = "";
+    /// <summary>
+    /// diffusers' <c>negative_prompt</c>; null = not given. SD1.x/2.x encode "" for it; SDXL (with guidance and
+    /// <c>force_zeros_for_empty_prompt</c>) uses zero embeddings, while "" encodes the empty string.
+    /// </summary>
+    public string? NegativePrompt { get; init; }
 
     public required IReadOnlyList<long> Seeds { get; init; }
 
