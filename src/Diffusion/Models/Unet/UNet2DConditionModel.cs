@@ -167,12 +167,11 @@ internal sealed class UNet2DConditionModel : Module
         return scope.MoveToOuter(timeEmbedding.Forward(timeProj.Forward(timesteps).to(sample.dtype)));
     }
 
-    /// <summary>text_time: <c>add_time_proj(time_ids.flatten())</c> reshaped to [B, 6 · addition_time_embed_dim] (float32).</summary>
+    /// <summary>text_time: <c>add_time_proj(time_ids.flatten())</c>, [B · 6, addition_time_embed_dim] float32.</summary>
     internal Tensor AddTimeProj(Tensor timeIds)
     {
         using var scope = torch.NewDisposeScope();
-        var projected = addTimeProj!.Forward(timeIds.reshape(-1)).reshape(timeIds.size(0), -1);
-        return scope.MoveToOuter(projected);
+        return scope.MoveToOuter(addTimeProj!.Forward(timeIds.reshape(-1)));
     }
 
     /// <summary>text_time: <c>add_embedding(cat([text_embeds, add_time_proj(time_ids)], -1))</c>, [B, time_embed_dim].</summary>
