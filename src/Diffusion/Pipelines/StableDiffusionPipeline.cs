@@ -53,6 +53,9 @@ public sealed class StableDiffusionPipeline : IDisposable
     /// <summary>unet.sample_size × the VAE scale factor, as diffusers (64 when a config omits sample_size).</summary>
     public int DefaultSize => (unet.Config.SampleSize ?? 64) * VaeScaleFactor;
 
+    /// <summary>SDXL-style UNet (text_time added conditions): the inpainting path here follows SD1.x's pipeline only.</summary>
+    internal bool UsesAddedConditions => unet.Config.AdditionEmbedType is not null;
+
     public static StableDiffusionPipeline Load(string modelDir, PipelineOptions? options = null)
     {
         options ??= new PipelineOptions();

@@ -54,4 +54,13 @@ public sealed class SdxlImg2ImgGoldenTests(SdxlPipelineFixture fixture)
         Close.Assert(golden.Tensor("add_text_embeds"), conditioning.Added!.TextEmbeds, 1e-5, "add_text_embeds");
         Close.Assert(golden.Tensor("add_time_ids"), conditioning.Added.TimeIds, 0, "add_time_ids");
     }
+
+    [SkippableFact]
+    public void A_mask_is_refused_for_sdxl_with_the_field_named()
+    {
+        using var golden = GoldenCase.Open(Fixtures.SdxlTiny, CaseId);
+        var request = SdxlRenderCase.Request(golden);
+        var error = Assert.Throws<ArgumentException>(() => fixture.Pipeline.Render(request with { Mask = request.InitImage }));
+        Assert.StartsWith("mask:", error.Message);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Farm.Diffusion.Pipelines;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Pipelines.Prompts;
 using Farm.Diffusion.Schedulers;
@@ -114,5 +116,14 @@ public sealed class SdxlTxt2ImgGoldenTests(SdxlPipelineFixture fixture)
         using var expected = golden.Tensor("image_uint8");
         var images = fixture.Pipeline.Decode(latents);
         PixelAssert.MostlyEqual(expected.ToArray<byte>(), images[0].Pixels, caseId);
+    }
+
+    [SkippableFact]
+    public void Without_width_and_height_an_sdxl_render_takes_the_unet_sample_size_times_8()
+    {
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(SdxlModel.Dir, "unet", "config.json")));
+        var native = config.RootElement.GetProperty("sample_size").GetInt32() * 8;
+        var images = fixture.Pipeline.Render(new RenderRequest { Prompt = "a boat", Seeds = [1], Steps = 1, Scheduler = "euler" });
+        Assert.Equal((native, native), (images[0].Image.Width, images[0].Image.Height));
     }
 }
