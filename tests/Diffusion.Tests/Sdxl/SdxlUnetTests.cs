@@ -52,4 +52,24 @@ public sealed class SdxlUnetTests(ITestOutputHelper output)
         var error = Assert.Throws<ArgumentException>(() => unet.Forward(golden.Tensor("sample"), golden.Tensor("timestep"), golden.Tensor("encoder_hidden_states")));
         Assert.Contains("text_time", error.Message);
     }
+
+    [Fact]
+    public void Sdxl_base_configs_unet_has_the_published_parameter_count()
+    {
+        // stabilityai/stable-diffusion-xl-base-1.0 unet/config.json (the keys that differ from the defaults).
+        const string json = """
+            { "addition_embed_type": "text_time", "addition_time_embed_dim": 256, "attention_head_dim": [5, 10, 20],
+              "block_out_channels": [320, 640, 1280], "cross_attention_dim": 2048,
+              "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+              "projection_class_embeddings_input_dim": 2816, "sample_size": 128, "transformer_layers_per_block": [1, 2, 10],
+              "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "use_linear_projection": true }
+            """;
+        using var unet = new UNet2DConditionModel(UNet2DConditionConfig.Parse(json));
+        var shapes = unet.NamedParameters().ToDictionary(p => p.Key, p => p.Parameter.Shape);
+        Assert.Equal([1280, 2816], shapes["add_embedding.linear_1.weight"]);
+        Assert.Equal([640, 2048], shapes["down_blocks.1.attentions.0.transformer_blocks.1.attn2.to_k.weight"]);
+        Assert.Contains("mid_block.attentions.0.transformer_blocks.9.ff.net.2.weight", shapes.Keys);
+        Assert.Contains("up_blocks.0.attentions.2.transformer_blocks.9.attn1.to_q.weight", shapes.Keys);
+        Assert.Equal(2_567_463_684L, unet.NamedParameters().Sum(p => p.Parameter.Shape.Aggregate(1L, (a, b) => a * b)));
+    }
 }
