@@ -37,10 +37,10 @@ public sealed record RenderRequest
     /// <summary>How much of the schedule img2img/inpainting runs, in (0, 1].</summary>
     public double Strength { get; init; } = 0.8;
 
-    /// <summary>SDXL: the prompt for the second text encoder (tokenizer_2); null uses <see cref="Prompt"/>, as diffusers.</summary>
+    /// <summary>SDXL: the prompt for the second text encoder (tokenizer_2); null or empty uses <see cref="Prompt"/>, as diffusers.</summary>
     public string? Prompt2 { get; init; }
 
-    /// <summary>SDXL: the negative prompt for the second text encoder; null uses the first negative prompt, as diffusers.</summary>
+    /// <summary>SDXL: the negative prompt for the second text encoder; null or empty uses the first negative prompt, as diffusers.</summary>
     public string? NegativePrompt2 { get; init; }
 
     /// <summary>diffusers' <c>clip_skip</c>: 0 uses the last layer; 1 the one before it (A1111's "Clip skip: 2").</summary>

@@ -18,6 +18,8 @@ internal sealed class SdxlPromptEncoder(
 {
     public PromptConditioning Encode(PromptInputs inputs)
     {
+        if (inputs.Height <= 0 || inputs.Width <= 0)
+            throw new ArgumentException($"SDXL conditioning needs the render size (got {inputs.Width}x{inputs.Height})", nameof(inputs));
         using var scope = torch.NewDisposeScope();
         var count = inputs.Prompts.Count;
         var prompts2 = string.IsNullOrEmpty(inputs.Prompt2) ? inputs.Prompts : Enumerable.Repeat(inputs.Prompt2, count).ToList();
