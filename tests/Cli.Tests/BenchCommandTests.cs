@@ -10,6 +10,8 @@ public class BenchCommandTests
     [InlineData(new[] { "bench", "clip" }, "unknown component 'clip': use unet, vae, text or txt2img")]
     [InlineData(new[] { "bench", "txt2img", "--steps", "0" }, "--steps must be a whole number in [1, 1000]")]
     [InlineData(new[] { "bench", "unet", "--dtype", "f64" }, "f64")]
+    [InlineData(new[] { "bench", "unet", "--family", "sd3" }, "unknown family 'sd3': use sd15 or sdxl")]
+    [InlineData(new[] { "bench", "vae", "--family", "sdxl" }, "--family sdxl is only for bench unet")]
     public async Task A_usage_error_is_one_line_and_exit_code_2(string[] args, string message)
     {
         var (code, error) = await Cli.Run(args);

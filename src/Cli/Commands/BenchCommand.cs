@@ -6,6 +6,7 @@ using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Models.Vae;
 using Farm.Diffusion.Pipelines;
+using Farm.Diffusion.Pipelines.Prompts;
 using Farm.Diffusion.Schedulers;
 using Farm.Diffusion.Tokenization;
 using Farm.Diffusion.Torch;
@@ -15,8 +16,8 @@ namespace Farm.Cli.Commands;
 
 /// <summary>
 /// `farm bench unet|vae|text|txt2img`: one component, or a whole text-to-image render through the pipeline, at full
-/// SD1.5 size with seeded random weights, timed as diffusers was in ../shared/docs/cpu-anchor.md (median of N runs
-/// after one warm-up). The last line is machine-readable: <c>median_s=… peak_rss_mb=…</c>.
+/// SD1.5 size (`bench unet --family sdxl`: SDXL base's UNet) with seeded random weights, timed as diffusers was in
+/// ../shared/docs/cpu-anchor.md (median of N runs after one warm-up). The last line is machine-readable: <c>median_s=… peak_rss_mb=…</c>.
 /// </summary>
 internal static class BenchCommand
 {
@@ -30,18 +31,22 @@ internal static class BenchCommand
         var dtype = ParseDType(args.String("dtype") ?? "f32");
         torch.set_num_threads(args.Int("threads", Environment.ProcessorCount, min: 1));
         var profilePath = args.String("profile");
+        var family = args.String("family") ?? "sd15";
         args.EnsureAllUsed();
+        if (family is not ("sd15" or "sdxl")) throw new UsageException($"unknown family '{family}': use sd15 or sdxl");
+        if (family != "sd15" && component != "unet") throw new UsageException($"--family {family} is only for bench unet");
 
         Action run = component switch
         {
-            "unet" => UnetStep(latent, batch, dtype),
+            "unet" => family == "sdxl" ? SdxlUnetStep(latent, batch, dtype) : UnetStep(latent, batch, dtype),
             "vae" => VaeDecode(latent, batch, dtype),
             "text" => TextEncode(batch, dtype),
             "txt2img" => TextToImage(latent, batch, steps, dtype),
             _ => throw new UsageException($"unknown component '{component}': use unet, vae, text or txt2img"),
         };
         var stepsNote = component == "txt2img" ? $", {steps} steps" : "";
-        Console.WriteLine($"bench {component}: latent {latent}×{latent}, batch {batch}{stepsNote}, {dtype.ShortName()}, {torch.get_num_threads()} threads, libtorch {torch.version}");
+        var familyNote = family == "sd15" ? "" : $" ({family})";
+        Console.WriteLine($"bench {component}{familyNote}: latent {latent}×{latent}, batch {batch}{stepsNote}, {dtype.ShortName()}, {torch.get_num_threads()} threads, libtorch {torch.version}");
         var times = new List<double>();
         var cpuTimes = new List<double>();
         using var self = Process.GetCurrentProcess();
@@ -106,6 +111,20 @@ internal static class BenchCommand
         return Timed(() => unet.Forward(sample, timestep, context));
     }
 
+    /// <summary>One SDXL base UNet step with its added conditions: random pooled text embeds, 1024² size ids.</summary>
+    private static Action SdxlUnetStep(int latent, int batch, ScalarType dtype)
+    {
+        var unet = Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sdxl.Unet)), dtype);
+        var sample = Random([batch, 4, latent, latent], 1, dtype);
+        var context = Random([batch, 77, Sdxl.ContextDim], 2, dtype);
+        var pooled = Random([batch, Sdxl.PooledDim], 3, dtype);
+        var side = latent * 8f;
+        var timeIds = torch.tensor(Enumerable.Range(0, batch).SelectMany(_ => new[] { side, side, 0f, 0f, side, side }).ToArray(), batch, 6);
+        var added = new AddedConditions(pooled, timeIds);
+        var timestep = torch.scalar(500f);
+        return Timed(() => unet.Forward(sample, timestep, context, added));
+    }
+
     private static Action VaeDecode(int latent, int batch, ScalarType dtype)
     {
         var vae = Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype);
@@ -145,8 +164,8 @@ internal static class BenchCommand
             tokenizerDir.Delete(recursive: true);
         }
         using var config = JsonDocument.Parse(Sd15.TextEncoder);
-        var pipeline = StableDiffusionPipeline.FromComponents("sd15-random", "random", new PipelineOptions { DType = dtype }, tokenizer,
-            Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype),
+        var promptEncoder = new ClipPromptEncoder(tokenizer, Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype), Device.Cpu);
+        var pipeline = StableDiffusionPipeline.FromComponents("sd15-random", "random", new PipelineOptions { DType = dtype }, promptEncoder,
             Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sd15.Unet)), dtype),
             Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype),
             SchedulerConfig.Parse(TinyModel.SchedulerConfigJson));

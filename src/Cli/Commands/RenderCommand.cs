@@ -20,7 +20,7 @@ internal static class RenderCommand
         var request = new RenderRequest
         {
             Prompt = args.Required("prompt"),
-            NegativePrompt = args.String("negative") ?? "",
+            NegativePrompt = args.String("negative"),
             Seeds = Enumerable.Range(0, batch).Select(i => seed + i).ToList(),
             Steps = args.Int("steps", 20, min: 1, max: 1000),
             GuidanceScale = args.Double("cfg", 7.5),

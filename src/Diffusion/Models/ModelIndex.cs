@@ -5,19 +5,20 @@ using System.Text.Json;
 namespace Farm.Diffusion.Models;
 
 /// <summary>
-/// A Stable Diffusion 1.x/2.x model in diffusers' folder layout (<c>model_index.json</c> plus one folder per
-/// component), checked up front so a bad folder fails with every problem named, one line each, before any
+/// A Stable Diffusion 1.x/2.x or SDXL model in diffusers' folder layout (<c>model_index.json</c> plus one folder per
+/// component; SDXL adds <c>text_encoder_2</c> and <c>tokenizer_2</c>), checked up front so a bad folder fails with every problem named, one line each, before any
 /// weight is read. Weights must be safetensors; <c>*.fp16.safetensors</c> variants are accepted.
 /// </summary>
 internal sealed class ModelIndex
 {
     private readonly Lazy<string> hash;
 
-    private ModelIndex(string directory, string pipelineClass, IReadOnlyDictionary<string, ModelComponent> components)
+    private ModelIndex(string directory, string pipelineClass, IReadOnlyDictionary<string, ModelComponent> components, bool forceZerosForEmptyPrompt)
     {
         Directory = directory;
         PipelineClass = pipelineClass;
         Components = components;
+        ForceZerosForEmptyPrompt = forceZerosForEmptyPrompt;
         hash = new Lazy<string>(ComputeHash);
     }
 
@@ -34,8 +35,23 @@ internal sealed class ModelIndex
     public ModelComponent Tokenizer => Components["tokenizer"];
     public ModelComponent Scheduler => Components["scheduler"];
 
+    /// <summary>SDXL (StableDiffusionXLPipeline / StableDiffusionXLImg2ImgPipeline): two text encoders, text_time UNet.</summary>
+    public bool IsSdxl => IsSdxlClass(PipelineClass);
+
+    /// <summary>SDXL only: <c>text_encoder_2</c> (CLIPTextModelWithProjection); null for SD1.x/2.x.</summary>
+    public ModelComponent? TextEncoder2 => Components.GetValueOrDefault("text_encoder_2");
+
+    public ModelComponent? Tokenizer2 => Components.GetValueOrDefault("tokenizer_2");
+
     /// <summary>
-    /// The full model hash (64 hex digits): SHA-256 over, for text_encoder, unet and vae in that order, the line
+    /// SDXL's <c>force_zeros_for_empty_prompt</c> (diffusers' default true when absent): with guidance and no negative
+    /// prompt the unconditional embeddings are zeros. Always false for SD1.x/2.x, whose pipelines have no such option.
+    /// </summary>
+    public bool ForceZerosForEmptyPrompt { get; }
+
+    /// <summary>
+    /// The full model hash (64 hex digits): SHA-256 over, for text_encoder, text_encoder_2 (SDXL only), unet and vae in
+    /// that order, the line
     /// <c>"{component}/{file name}\n{byte length}\n"</c> followed by the file's bytes. The whole content is hashed,
     /// not the safetensors headers plus sizes: fine-tunes of one base model share headers exactly (same keys,
     /// shapes, dtypes, offsets), so only the bytes tell them apart. Configs, tokenizer and scheduler are not part
@@ -58,6 +74,14 @@ internal sealed class ModelIndex
         ("scheduler", [], "scheduler_config.json", [], null),
     ];
 
+    private static readonly (string Name, string[] Classes, string? Config, string[] Required, string? WeightsStem)[] ExpectedSdxl =
+    [
+        ("text_encoder_2", ["CLIPTextModelWithProjection"], "config.json", [], "model"),
+        ("tokenizer_2", ["CLIPTokenizer", "CLIPTokenizerFast"], null, ["vocab.json", "merges.txt"], null),
+    ];
+
+    private static bool IsSdxlClass(string pipelineClass) => pipelineClass is "StableDiffusionXLPipeline" or "StableDiffusionXLImg2ImgPipeline";
+
     /// <summary>
     /// Reads and checks <paramref name="modelDir"/>. <paramref name="variant"/> "fp16" prefers
     /// <c>*.fp16.safetensors</c>; without it the plain file is preferred and the fp16 one used when it is the only one.
@@ -74,14 +98,17 @@ internal sealed class ModelIndex
         var problems = new List<string>();
         var classes = new Dictionary<string, (string Library, string Class)?>(StringComparer.Ordinal);
         string pipelineClass;
+        var forceZeros = true;
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
             var root = doc.RootElement;
             pipelineClass = root.TryGetProperty("_class_name", out var cls) && cls.ValueKind == JsonValueKind.String ? cls.GetString()! : "";
+            if (root.TryGetProperty("force_zeros_for_empty_prompt", out var zeros) && zeros.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                forceZeros = zeros.GetBoolean();
             foreach (var property in root.EnumerateObject())
             {
-                if (property.Name.StartsWith('_')) continue;
+                if (property.Name.StartsWith('_') || property.Name == "force_zeros_for_empty_prompt") continue;
                 var v = property.Value;
                 if (v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 2
                     && v[0].ValueKind == JsonValueKind.String && v[1].ValueKind == JsonValueKind.String)
@@ -96,7 +123,7 @@ internal sealed class ModelIndex
         }
 
         var components = new Dictionary<string, ModelComponent>(StringComparer.Ordinal);
-        foreach (var (name, allowed, config, required, stem) in Expected)
+        foreach (var (name, allowed, config, required, stem) in IsSdxlClass(pipelineClass) ? [.. Expected, .. ExpectedSdxl] : Expected)
         {
             var componentDir = Path.Combine(dir, name);
             if (!classes.TryGetValue(name, out var entry) || entry is null)
@@ -127,7 +154,7 @@ internal sealed class ModelIndex
         }
 
         if (problems.Count > 0) throw new ModelIndexException(dir, problems);
-        return new ModelIndex(dir, pipelineClass, components);
+        return new ModelIndex(dir, pipelineClass, components, IsSdxlClass(pipelineClass) && forceZeros);
     }
 
     private static string? FindWeights(string componentDir, string stem, string? variant, out string? problem)
@@ -164,7 +191,7 @@ internal sealed class ModelIndex
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
-        foreach (var component in new[] { TextEncoder, Unet, Vae })
+        foreach (var component in new[] { TextEncoder, TextEncoder2, Unet, Vae }.OfType<ModelComponent>())
         {
             var path = component.WeightsPath!;
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);

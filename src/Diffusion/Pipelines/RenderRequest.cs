@@ -10,7 +10,11 @@ public sealed record RenderRequest
 {
     public required string Prompt { get; init; }
 
-    public string NegativePrompt { get; init; } = "";
+    /// <summary>
+    /// diffusers' <c>negative_prompt</c>; null = not given. SD1.x/2.x encode "" for it; SDXL (with guidance and
+    /// <c>force_zeros_for_empty_prompt</c>) uses zero embeddings, while "" encodes the empty string.
+    /// </summary>
+    public string? NegativePrompt { get; init; }
 
     public required IReadOnlyList<long> Seeds { get; init; }
 
@@ -33,10 +37,10 @@ public sealed record RenderRequest
     /// <summary>How much of the schedule img2img/inpainting runs, in (0, 1].</summary>
     public double Strength { get; init; } = 0.8;
 
-    /// <summary>SDXL: the prompt for the second text encoder (tokenizer_2); null uses <see cref="Prompt"/>, as diffusers.</summary>
+    /// <summary>SDXL: the prompt for the second text encoder (tokenizer_2); null or empty uses <see cref="Prompt"/>, as diffusers.</summary>
     public string? Prompt2 { get; init; }
 
-    /// <summary>SDXL: the negative prompt for the second text encoder; null uses the first negative prompt, as diffusers.</summary>
+    /// <summary>SDXL: the negative prompt for the second text encoder; null or empty uses the first negative prompt, as diffusers.</summary>
     public string? NegativePrompt2 { get; init; }
 
     /// <summary>diffusers' <c>clip_skip</c>: 0 uses the last layer; 1 the one before it (A1111's "Clip skip: 2").</summary>

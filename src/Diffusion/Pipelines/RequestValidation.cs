@@ -12,6 +12,9 @@ internal static class RequestValidation
         if (!double.IsFinite(request.GuidanceScale) || request.GuidanceScale < 0) throw new ArgumentException($"guidance scale: must be a finite number ≥ 0, got {request.GuidanceScale}");
         if (!Schedulers.SchedulerFactory.Names.Contains(request.Scheduler))
             throw new ArgumentException($"scheduler: unknown '{request.Scheduler}'; use one of {string.Join(", ", Schedulers.SchedulerFactory.Names)}");
+        if (request.Mask is not null && pipeline.UsesAddedConditions)
+            throw new ArgumentException("mask: inpainting is not supported for SDXL models yet (StableDiffusionXLInpaintPipeline differs from SD1.x's)");
+        if (request.ClipSkip < 0) throw new ArgumentException($"clip skip: must be ≥ 0, got {request.ClipSkip}");
         var width = request.Width ?? request.InitImage?.Width ?? pipeline.DefaultSize;
         var height = request.Height ?? request.InitImage?.Height ?? pipeline.DefaultSize;
         CheckSide("width", width, pipeline.VaeScaleFactor);

@@ -4,6 +4,7 @@ using Farm.Diffusion.Models;
 using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Models.Vae;
+using Farm.Diffusion.Pipelines.Prompts;
 using Farm.Diffusion.Schedulers;
 using Farm.Diffusion.Tokenization;
 using Farm.Diffusion.Torch;
@@ -11,26 +12,25 @@ using Farm.Diffusion.Torch;
 namespace Farm.Diffusion.Pipelines;
 
 /// <summary>
-/// A warm Stable Diffusion pipeline (tokenizer, text encoder, UNet, VAE) loaded once from a diffusers folder,
-/// following diffusers' StableDiffusionPipeline step for step so the same seed gives the same image.
-/// One render at a time per instance.
+/// A warm Stable Diffusion pipeline (prompt encoder, UNet, VAE) loaded once, following diffusers'
+/// StableDiffusionPipeline / StableDiffusionXLPipeline (and their img2img / inpaint variants) step for step so the
+/// same seed gives the same image. One render loop for every family: the family's <see cref="IPromptEncoder"/>
+/// decides what conditions the UNet. One render at a time per instance.
 /// </summary>
 public sealed class StableDiffusionPipeline : IDisposable
 {
-    private readonly ClipTokenizer tokenizer;
-    private readonly CLIPTextModel textEncoder;
+    private readonly IPromptEncoder promptEncoder;
     private readonly UNet2DConditionModel unet;
     private readonly AutoencoderKL vae;
     private readonly SchedulerConfig schedulerConfig;
     private readonly Lazy<string> modelHash;
 
-    private StableDiffusionPipeline(string modelDir, Func<string> hashWeights, PipelineOptions options, ClipTokenizer tokenizer,
-        CLIPTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
+    private StableDiffusionPipeline(string modelDir, Func<string> hashWeights, PipelineOptions options, IPromptEncoder promptEncoder,
+        UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
     {
         ModelDir = modelDir;
         Options = options;
-        this.tokenizer = tokenizer;
-        this.textEncoder = textEncoder;
+        this.promptEncoder = promptEncoder;
         this.unet = unet;
         this.vae = vae;
         this.schedulerConfig = schedulerConfig;
@@ -53,37 +53,59 @@ public sealed class StableDiffusionPipeline : IDisposable
     /// <summary>unet.sample_size × the VAE scale factor, as diffusers (64 when a config omits sample_size).</summary>
     public int DefaultSize => (unet.Config.SampleSize ?? 64) * VaeScaleFactor;
 
+    /// <summary>SDXL-style UNet (text_time added conditions): the inpainting path here follows SD1.x's pipeline only.</summary>
+    internal bool UsesAddedConditions => unet.Config.AdditionEmbedType is not null;
+
     public static StableDiffusionPipeline Load(string modelDir, PipelineOptions? options = null)
     {
         options ??= new PipelineOptions();
         Precision.EnsureSupported(options.Device, options.DType);
         torch.set_num_threads(options.Threads ?? Environment.ProcessorCount);
         var index = ModelIndex.Load(modelDir);
-        var tokenizer = ClipTokenizer.FromDirectory(index.Tokenizer.Directory);
         var schedulerConfig = SchedulerConfig.Load(index.Scheduler.ConfigPath ?? Path.Combine(index.Scheduler.Directory, "scheduler_config.json"));
-        var textEncoder = CLIPTextModel.FromPretrained(index.TextEncoder, options.DType, options.Device);
+        var promptEncoder = LoadPromptEncoder(index, options);
         UNet2DConditionModel? unet = null;
         try
         {
             unet = UNet2DConditionModel.FromDirectory(index.Unet.Directory, options.DType, options.Device, WeightsFile(index.Unet));
             var vae = AutoencoderKL.FromDirectory(index.Vae.Directory, options.DType, options.Device, WeightsFile(index.Vae));
-            return new StableDiffusionPipeline(index.Directory, () => index.ShortHash, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
+            return new StableDiffusionPipeline(index.Directory, () => index.ShortHash, options, promptEncoder, unet, vae, schedulerConfig);
         }
         catch
         {
-            textEncoder.Dispose();
+            promptEncoder.Dispose();
             unet?.Dispose();
             throw;
         }
     }
 
+    /// <summary>SD1.x/2.x: one tokenizer and CLIPTextModel; SDXL: both tokenizers and text encoders.</summary>
+    private static IPromptEncoder LoadPromptEncoder(ModelIndex index, PipelineOptions options)
+    {
+        var tokenizer = ClipTokenizer.FromDirectory(index.Tokenizer.Directory);
+        var textEncoder = CLIPTextModel.FromPretrained(index.TextEncoder, options.DType, options.Device);
+        if (!index.IsSdxl) return new ClipPromptEncoder(tokenizer, textEncoder, options.Device);
+        try
+        {
+            var tokenizer2 = ClipTokenizer.FromDirectory(index.Tokenizer2!.Directory);
+            var textEncoder2 = CLIPTextModelWithProjection.FromPretrained(index.TextEncoder2!, options.DType, options.Device);
+            return new SdxlPromptEncoder(tokenizer, textEncoder, tokenizer2, textEncoder2, index.ForceZerosForEmptyPrompt, options.Device);
+        }
+        catch
+        {
+            textEncoder.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
-    /// A pipeline over components already built and loaded (the benchmark's full-size random-weight SD1.5); it owns
-    /// them from here on. <paramref name="name"/> stands in for the model folder in metadata.
+    /// A pipeline over components already built and loaded (the benchmark's random-weight models, or another model
+    /// source than a diffusers folder); it owns them from here on. <paramref name="name"/> stands in for the model
+    /// folder in metadata.
     /// </summary>
-    internal static StableDiffusionPipeline FromComponents(string name, string hash, PipelineOptions options, ClipTokenizer tokenizer,
-        CLIPTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig) =>
-        new(name, () => hash, options, tokenizer, textEncoder, unet, vae, schedulerConfig);
+    internal static StableDiffusionPipeline FromComponents(string name, string hash, PipelineOptions options, IPromptEncoder promptEncoder,
+        UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig) =>
+        new(name, () => hash, options, promptEncoder, unet, vae, schedulerConfig);
 
     private static string WeightsFile(ModelComponent component) =>
         Path.GetFileName(component.WeightsPath ?? throw new InvalidDataException($"{component.Name}: no weights file"));
@@ -105,7 +127,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         {
             using var scope = torch.NewDisposeScope();
             var guided = request.GuidanceScale > 1.0;
-            var promptEmbeds = EncodePrompts(prompts, request.NegativePrompt, guided);
+            var prompt = EncodePrompts(new PromptInputs(prompts, request.NegativePrompt, guided, request.ClipSkip,
+                request.Prompt2, request.NegativePrompt2, height, width));
             scheduler.SetTimesteps(request.Steps);
             using var conditioning = request.InitImage is null ? null
                 : ImageConditioning.Create(request, width, height, vae, scheduler, generators, Options.Device, Options.DType);
@@ -117,7 +140,7 @@ public sealed class StableDiffusionPipeline : IDisposable
             for (var i = first; i < timesteps.Length; i++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                latents = Denoise(latents, timesteps[i], promptEmbeds, request.GuidanceScale, guided, scheduler, generators);
+                latents = Denoise(latents, timesteps[i], prompt, request.GuidanceScale, guided, scheduler, generators);
                 if (conditioning is not null) latents = conditioning.AfterStep(latents, i, scheduler);
                 observeLatents?.Invoke(i - first, latents);
                 if (onStep is not null && !onStep(new StepProgress(i - first + 1, timesteps.Length - first, clock.Elapsed)))
@@ -141,31 +164,15 @@ public sealed class StableDiffusionPipeline : IDisposable
         return scope.MoveToOuter(latents);
     }
 
-    /// <summary>prompt_embeds as diffusers builds them: cat([negative, positive]) with guidance, positive alone without.</summary>
-    internal Tensor EncodePrompts(IReadOnlyList<string> prompts, string negativePrompt, bool guided)
-    {
-        using var scope = torch.NewDisposeScope();
-        var positive = Encode(prompts);
-        if (!guided) return scope.MoveToOuter(positive);
-        var negative = Encode(Enumerable.Repeat(negativePrompt, prompts.Count).ToList());
-        return scope.MoveToOuter(torch.cat([negative, positive], 0));
-    }
+    /// <summary>The UNet's text conditioning as diffusers builds it: cat([negative, positive]) with guidance, positive alone without.</summary>
+    internal PromptConditioning EncodePrompts(PromptInputs inputs) => promptEncoder.Encode(inputs);
 
-    private Tensor Encode(IReadOnlyList<string> texts)
-    {
-        using var scope = torch.NewDisposeScope();
-        var ids = texts.SelectMany(t => tokenizer.Encode(t).Select(id => (long)id)).ToArray();
-        var input = torch.tensor(ids, texts.Count, tokenizer.MaxLength).to(Options.Device);
-        var output = textEncoder.Forward(input);
-        return scope.MoveToOuter(output.LastHiddenState);
-    }
-
-    private Tensor Denoise(Tensor latents, float t, Tensor promptEmbeds, double guidanceScale, bool guided, IScheduler scheduler, IReadOnlyList<Generator> generators)
+    private Tensor Denoise(Tensor latents, float t, PromptConditioning prompt, double guidanceScale, bool guided, IScheduler scheduler, IReadOnlyList<Generator> generators)
     {
         using var scope = torch.NewDisposeScope();
         var modelInput = guided ? torch.cat([latents, latents], 0) : latents;
         modelInput = scheduler.ScaleModelInput(modelInput, t);
-        var eps = PredictNoise(modelInput, t, promptEmbeds);
+        var eps = PredictNoise(modelInput, t, prompt);
         if (guided)
         {
             var halves = eps.chunk(2, 0);
@@ -175,11 +182,11 @@ public sealed class StableDiffusionPipeline : IDisposable
         return scope.MoveToOuter(next);
     }
 
-    internal Tensor PredictNoise(Tensor modelInput, float t, Tensor promptEmbeds)
+    internal Tensor PredictNoise(Tensor modelInput, float t, PromptConditioning prompt)
     {
         using var scope = torch.NewDisposeScope();
         var timestep = torch.scalar(t).to(Options.Device);
-        var eps = unet.Forward(modelInput.to(Options.DType), timestep, promptEmbeds).to(ScalarType.Float32);
+        var eps = unet.Forward(modelInput.to(Options.DType), timestep, prompt.EncoderHiddenStates, prompt.Added).to(ScalarType.Float32);
         return scope.MoveToOuter(eps);
     }
 
@@ -195,7 +202,7 @@ public sealed class StableDiffusionPipeline : IDisposable
     private GenerationMetadata Metadata(RenderRequest request, string prompt, long seed, RgbImage image) => new()
     {
         Prompt = prompt,
-        NegativePrompt = request.NegativePrompt,
+        NegativePrompt = request.NegativePrompt ?? "",
         Steps = request.Steps,
         Sampler = request.Scheduler,
         CfgScale = request.GuidanceScale,
@@ -214,7 +221,7 @@ public sealed class StableDiffusionPipeline : IDisposable
 
     public void Dispose()
     {
-        textEncoder.Dispose();
+        promptEncoder.Dispose();
         unet.Dispose();
         vae.Dispose();
     }

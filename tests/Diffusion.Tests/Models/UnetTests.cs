@@ -132,7 +132,7 @@ public sealed class UnetTests(ITestOutputHelper output)
     [Fact]
     public void An_unsupported_config_key_is_named_in_the_error()
     {
-        var error = Assert.Throws<NotSupportedException>(() => UNet2DConditionConfig.Parse("""{ "addition_embed_type": "text_time" }"""));
+        var error = Assert.Throws<NotSupportedException>(() => UNet2DConditionConfig.Parse("""{ "addition_embed_type": "text_image" }"""));
         Assert.Contains("addition_embed_type", error.Message);
     }
 }

@@ -22,6 +22,9 @@ internal sealed record CLIPTextConfig(
 {
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
+    /// <summary>CLIPTextModelWithProjection: output width of the bias-free <c>text_projection</c>.</summary>
+    public int ProjectionDim { get; init; } = 512;
+
     public static CLIPTextConfig FromFile(string configPath)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
@@ -49,7 +52,10 @@ internal sealed record CLIPTextConfig(
             LayerNormEps: root.TryGetProperty("layer_norm_eps", out var eps) && eps.ValueKind == JsonValueKind.Number ? eps.GetDouble() : 1e-5,
             BosTokenId: Int(root, "bos_token_id", 49406),
             EosTokenId: Int(root, "eos_token_id", 49407),
-            PadTokenId: Int(root, "pad_token_id", 1));
+            PadTokenId: Int(root, "pad_token_id", 1))
+        {
+            ProjectionDim = Int(root, "projection_dim", 512),
+        };
         if (config.HiddenAct is not ("quick_gelu" or "gelu"))
             throw new InvalidDataException($"hidden_act '{config.HiddenAct}' is not supported (quick_gelu or gelu)");
         if (config.HiddenSize % config.NumAttentionHeads != 0)

@@ -11,7 +11,7 @@ namespace Farm.Diffusion.Models.Clip;
 internal sealed class CLIPTextModel : Module
 {
     // transformers before 4.31 saved the position-id buffer; it is arange(L) and is recomputed.
-    private const string LegacyPositionIdsKey = "text_model.embeddings.position_ids";
+    internal const string LegacyPositionIdsKey = "text_model.embeddings.position_ids";
 
     private readonly CLIPTextTransformer textModel;
 
@@ -56,7 +56,7 @@ internal sealed class CLIPTextModel : Module
     {
         using var scope = torch.NewDisposeScope();
         var (last, states) = textModel.Forward(textModel.TokenEmbedding(inputIds), clipSkip, outputHiddenStates);
-        var pooled = Pool(last, inputIds);
+        var pooled = CLIPPooling.Pool(Config, last, inputIds);
         return CLIPTextModelOutput.Leave(scope, last, pooled, states);
     }
 
@@ -71,36 +71,7 @@ internal sealed class CLIPTextModel : Module
         return CLIPTextModelOutput.Leave(scope, last, null, states);
     }
 
-    /// <summary>
-    /// pooler_output as transformers 4.38 picks the row: with the legacy <c>eos_token_id == 2</c> (SD1.x configs) the
-    /// position of the largest id (eos is the largest id in CLIP's vocabulary), otherwise the first eos position.
-    /// Both are argmax, which returns the first maximum.
-    /// </summary>
-    private Tensor Pool(Tensor lastHiddenState, Tensor inputIds)
-    {
-        var batch = inputIds.size(0);
-        var length = inputIds.size(1);
-        using var cpuIds = inputIds.to(ScalarType.Int64, Device.Cpu);
-        var ids = cpuIds.ToArray<long>();
-        var rows = new long[batch];
-        for (var b = 0; b < batch; b++)
-        {
-            var row = ids.AsSpan((int)(b * length), (int)length);
-            var best = 0;
-            for (var i = 1; i < row.Length; i++)
-            {
-                var better = Config.EosTokenId == 2
-                    ? row[i] > row[best]
-                    : row[i] == Config.EosTokenId && row[best] != Config.EosTokenId;
-                if (better) best = i;
-            }
-            rows[b] = b * length + best;
-        }
-        var index = torch.tensor(rows, batch).to(lastHiddenState.device);
-        return lastHiddenState.reshape(batch * length, -1).index_select(0, index);
-    }
-
-    private sealed class IgnoringKeys(IWeightSource inner, string ignored) : IWeightSource
+    internal sealed class IgnoringKeys(IWeightSource inner, string ignored) : IWeightSource
     {
         public string Description => inner.Description;
 

@@ -40,6 +40,15 @@ internal sealed record UNet2DConditionConfig
     public int ConvOutKernel { get; init; } = 3;
     public int? TimeEmbeddingDim { get; init; }
 
+    /// <summary>null, or <c>text_time</c> (SDXL): pooled text embeds and size/crop ids added to the time embedding.</summary>
+    public string? AdditionEmbedType { get; init; }
+
+    /// <summary>text_time: sinusoidal channels per time id (<c>add_time_proj</c>).</summary>
+    public int? AdditionTimeEmbedDim { get; init; }
+
+    /// <summary>text_time: input width of <c>add_embedding</c> (pooled text dim + 6 · addition_time_embed_dim).</summary>
+    public int? ProjectionClassEmbeddingsInputDim { get; init; }
+
     public int TimeEmbedDim => TimeEmbeddingDim ?? BlockOutChannels[0] * 4;
 
     public static UNet2DConditionConfig FromJson(string path) => Parse(File.ReadAllText(path), path);
@@ -56,13 +65,16 @@ internal sealed record UNet2DConditionConfig
         c.Require("resnet_out_scale_factor", 1.0);
         foreach (var key in new[]
                  {
-                     "class_embed_type", "num_class_embeds", "addition_embed_type", "encoder_hid_dim", "encoder_hid_dim_type",
+                     "class_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
                      "time_cond_proj_dim", "time_embedding_act_fn", "timestep_post_act", "cross_attention_norm",
                      "reverse_transformer_layers_per_block",
                  })
             c.RequireAbsent(key);
         if (c.Has("num_attention_heads"))
             throw new NotSupportedException($"{source}: 'num_attention_heads' is set; diffusers 0.27 rejects it for UNet2DConditionModel (the head count is 'attention_head_dim')");
+        var additionEmbedType = c.String("addition_embed_type", null);
+        if (additionEmbedType is not (null or "text_time"))
+            throw new NotSupportedException($"{source}: 'addition_embed_type' = '{additionEmbedType}' is not supported (text_time)");
         if (c.IsNull("norm_num_groups"))
             throw new NotSupportedException($"{source}: 'norm_num_groups' = null (no output norm) is not supported");
 
@@ -94,6 +106,9 @@ internal sealed record UNet2DConditionConfig
             ConvInKernel = c.Int("conv_in_kernel", 3),
             ConvOutKernel = c.Int("conv_out_kernel", 3),
             TimeEmbeddingDim = c.Has("time_embedding_dim") ? c.Int("time_embedding_dim", 0) : null,
+            AdditionEmbedType = additionEmbedType,
+            AdditionTimeEmbedDim = c.Has("addition_time_embed_dim") ? c.Int("addition_time_embed_dim", 0) : null,
+            ProjectionClassEmbeddingsInputDim = c.Has("projection_class_embeddings_input_dim") ? c.Int("projection_class_embeddings_input_dim", 0) : null,
         };
         config.Validate(source);
         return config;
@@ -115,6 +130,8 @@ internal sealed record UNet2DConditionConfig
         Check("attention_head_dim", NumAttentionHeads.Count);
         Check("only_cross_attention", OnlyCrossAttention.Count);
         if (MidBlockScaleFactor != 1) throw new NotSupportedException($"{source}: 'mid_block_scale_factor' = {MidBlockScaleFactor} is not supported (only 1)");
+        if (AdditionEmbedType == "text_time" && (AdditionTimeEmbedDim is null || ProjectionClassEmbeddingsInputDim is null))
+            throw new InvalidDataException($"{source}: addition_embed_type 'text_time' needs addition_time_embed_dim and projection_class_embeddings_input_dim");
         if (ConvInKernel % 2 == 0 || ConvOutKernel % 2 == 0) throw new NotSupportedException($"{source}: even conv_in_kernel / conv_out_kernel are not supported");
     }
 }

@@ -17,6 +17,8 @@ internal sealed class UNet2DConditionModel : Module
     private readonly Conv2d convIn;
     private readonly Timesteps timeProj;
     private readonly TimestepEmbedding timeEmbedding;
+    private readonly Timesteps? addTimeProj;
+    private readonly TimestepEmbedding? addEmbedding;
     private readonly IReadOnlyList<UNetDownBlock> downBlocks;
     private readonly UNetMidBlock2DCrossAttn? midBlock;
     private readonly IReadOnlyList<UNetUpBlock> upBlocks;
@@ -34,6 +36,11 @@ internal sealed class UNet2DConditionModel : Module
         convIn = Child("conv_in", new Conv2d(config.InChannels, channels[0], config.ConvInKernel, padding: (config.ConvInKernel - 1) / 2));
         timeProj = Child("time_proj", new Timesteps(channels[0], config.FlipSinToCos, config.FreqShift));
         timeEmbedding = Child("time_embedding", new TimestepEmbedding(channels[0], timeEmbedDim));
+        if (config.AdditionEmbedType == "text_time")
+        {
+            addTimeProj = Child("add_time_proj", new Timesteps(config.AdditionTimeEmbedDim!.Value, config.FlipSinToCos, config.FreqShift));
+            addEmbedding = Child("add_embedding", new TimestepEmbedding(config.ProjectionClassEmbeddingsInputDim!.Value, timeEmbedDim));
+        }
 
         var down = new List<UNetDownBlock>();
         var outputChannel = channels[0];
@@ -110,14 +117,21 @@ internal sealed class UNet2DConditionModel : Module
     /// <param name="sample">Noisy latents [B, in_channels, h, w]; h and w need not be multiples of 8.</param>
     /// <param name="timestep">0-d or [B] (or [1]), int64 or float; broadcast to the batch.</param>
     /// <param name="encoderHiddenStates">[B, tokens, cross_attention_dim].</param>
+    /// <param name="added">Required by a text_time UNet (SDXL), refused by the others.</param>
     /// <returns>The model output (noise prediction), shaped like <paramref name="sample"/>.</returns>
-    public Tensor Forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates)
+    public Tensor Forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, AddedConditions? added = null)
     {
         using var scope = torch.NewDisposeScope();
-        var timesteps = timestep.dim() == 0 ? timestep.reshape(1) : timestep;
-        if (timesteps.device != sample.device) timesteps = timesteps.to(sample.device);
-        timesteps = timesteps.expand(sample.size(0));
-        var emb = timeEmbedding.Forward(timeProj.Forward(timesteps).to(sample.dtype));
+        var emb = TimeEmbedding(sample, timestep);
+        if (addEmbedding is not null)
+        {
+            if (added is null) throw new ArgumentException("this UNet (addition_embed_type text_time) needs text_embeds and time_ids", nameof(added));
+            emb = emb + AugEmbedding(added, sample.dtype);
+        }
+        else if (added is not null)
+        {
+            throw new ArgumentException("this UNet has no added embedding; pass no added conditions", nameof(added));
+        }
 
         var h = convIn.Forward(Config.CenterInputSample ? 2 * sample - 1.0 : sample);
         var skips = new List<Tensor> { h };
@@ -141,5 +155,31 @@ internal sealed class UNet2DConditionModel : Module
         // CPU convs leave channels-last activations (ft_nn_conv2d); callers get plain NCHW back.
         var output = convOut.Forward(convNormOut.Forward(h).silu()).contiguous();
         return scope.MoveToOuter(output);
+    }
+
+    /// <summary><c>time_embedding(time_proj(t))</c> with t broadcast to the batch of <paramref name="sample"/>: [B, time_embed_dim].</summary>
+    internal Tensor TimeEmbedding(Tensor sample, Tensor timestep)
+    {
+        using var scope = torch.NewDisposeScope();
+        var timesteps = timestep.dim() == 0 ? timestep.reshape(1) : timestep;
+        if (timesteps.device != sample.device) timesteps = timesteps.to(sample.device);
+        timesteps = timesteps.expand(sample.size(0));
+        return scope.MoveToOuter(timeEmbedding.Forward(timeProj.Forward(timesteps).to(sample.dtype)));
+    }
+
+    /// <summary>text_time: <c>add_time_proj(time_ids.flatten())</c>, [B · 6, addition_time_embed_dim] float32.</summary>
+    internal Tensor AddTimeProj(Tensor timeIds)
+    {
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(addTimeProj!.Forward(timeIds.reshape(-1)));
+    }
+
+    /// <summary>text_time: <c>add_embedding(cat([text_embeds, add_time_proj(time_ids)], -1))</c>, [B, time_embed_dim].</summary>
+    internal Tensor AugEmbedding(AddedConditions added, ScalarType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        var timeEmbeds = AddTimeProj(added.TimeIds).reshape(added.TextEmbeds.size(0), -1);
+        var addEmbeds = torch.cat([added.TextEmbeds, timeEmbeds.to(added.TextEmbeds.dtype)], -1).to(dtype);
+        return scope.MoveToOuter(addEmbedding!.Forward(addEmbeds));
     }
 }

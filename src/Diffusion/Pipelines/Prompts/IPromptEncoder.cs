@@ -1,0 +1,8 @@
+namespace Farm.Diffusion.Pipelines.Prompts;
+
+/// <summary>A model family's prompt encoding (diffusers' <c>encode_prompt</c> plus, for SDXL, the added conditions); owns its tokenizers and text encoders.</summary>
+internal interface IPromptEncoder : IDisposable
+{
+    /// <summary>The conditioning for one render; tensors land in the caller's dispose scope.</summary>
+    PromptConditioning Encode(PromptInputs inputs);
+}
