@@ -48,7 +48,7 @@ internal static class DemoCommand
         }
 
         var workerOptions = new WorkerOptions { ModelsDir = modelsDir, Slots = 2, Threads = 1, WorkerId = "demo-worker" };
-        var factory = new ModelFolderRendererFactory(modelsDir, FarmHosting.PipelineOptionsFor(workerOptions));
+        var factory = new ModelLibraryRendererFactory(modelsDir, FarmHosting.PipelineOptionsFor(workerOptions));
         var builder = WebApplication.CreateSlimBuilder();
         FarmHosting.Quiet(builder.Logging);
         builder.WebHost.UseUrls("http://127.0.0.1:0");

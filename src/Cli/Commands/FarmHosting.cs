@@ -62,9 +62,9 @@ internal static class FarmHosting
         Quiet(builder.Logging);
         builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
-        var factory = new ModelFolderRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
+        var factory = new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
         if (factory.Models.Count == 0)
-            throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
+            throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json or a .safetensors/.ckpt checkpoint; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
         await WorkerHosting.DeclareDeadLetterQueuesAsync(rabbit.Url, factory.Models, cancellation);
         builder.Services.AddFarmWorker(options, factory);
         builder.Services.AddMassTransit(x =>

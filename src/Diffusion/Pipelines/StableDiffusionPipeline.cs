@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Farm.Diffusion.Adapters;
 using Farm.Diffusion.Imaging;
 using Farm.Diffusion.Models;
 using Farm.Diffusion.Models.Clip;
+using Farm.Diffusion.Models.Loading;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Models.Vae;
 using Farm.Diffusion.Pipelines.Prompts;
@@ -24,6 +26,7 @@ public sealed class StableDiffusionPipeline : IDisposable
     private readonly AutoencoderKL vae;
     private readonly SchedulerConfig schedulerConfig;
     private readonly Lazy<string> modelHash;
+    private readonly AdapterCache adapters = new();
 
     private StableDiffusionPipeline(string modelDir, Func<string> hashWeights, PipelineOptions options, IPromptEncoder promptEncoder,
         UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig)
@@ -41,8 +44,8 @@ public sealed class StableDiffusionPipeline : IDisposable
 
     public PipelineOptions Options { get; }
 
-    /// <summary>The folder name, which is the name workers announce.</summary>
-    public string ModelName => Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelDir));
+    /// <summary>The folder name, or the checkpoint's file name without its extension: the name workers announce.</summary>
+    public string ModelName => File.Exists(ModelDir) ? Path.GetFileNameWithoutExtension(ModelDir) : Path.GetFileName(Path.TrimEndingDirectorySeparator(ModelDir));
 
     /// <summary>Short hash of the weights, written into every image's metadata.</summary>
     public string ModelHash => modelHash.Value;
@@ -56,40 +59,69 @@ public sealed class StableDiffusionPipeline : IDisposable
     /// <summary>SDXL-style UNet (text_time added conditions): the inpainting path here follows SD1.x's pipeline only.</summary>
     internal bool UsesAddedConditions => unet.Config.AdditionEmbedType is not null;
 
-    public static StableDiffusionPipeline Load(string modelDir, PipelineOptions? options = null)
+    /// <summary>
+    /// Loads a model from a diffusers folder or a single checkpoint file (.safetensors / .ckpt, SD 1.x, 2.x, SDXL).
+    /// <paramref name="configDir"/> (a diffusers folder) gives a checkpoint the architecture and tokenizers a YAML
+    /// cannot; only the weights come from the file (<see cref="ModelSource"/>).
+    /// </summary>
+    public static StableDiffusionPipeline Load(string modelPath, PipelineOptions? options = null, string? configDir = null)
     {
         options ??= new PipelineOptions();
         Precision.EnsureSupported(options.Device, options.DType);
         torch.set_num_threads(options.Threads ?? Environment.ProcessorCount);
-        var index = ModelIndex.Load(modelDir);
-        var schedulerConfig = SchedulerConfig.Load(index.Scheduler.ConfigPath ?? Path.Combine(index.Scheduler.Directory, "scheduler_config.json"));
-        var promptEncoder = LoadPromptEncoder(index, options);
+        using var source = ModelSource.Open(modelPath, configDir);
+        var schedulerConfig = source.SchedulerConfig;
+        var promptEncoder = LoadPromptEncoder(source, options);
         UNet2DConditionModel? unet = null;
+        AutoencoderKL? vae = null;
         try
         {
-            unet = UNet2DConditionModel.FromDirectory(index.Unet.Directory, options.DType, options.Device, WeightsFile(index.Unet));
-            var vae = AutoencoderKL.FromDirectory(index.Vae.Directory, options.DType, options.Device, WeightsFile(index.Vae));
-            return new StableDiffusionPipeline(index.Directory, () => index.ShortHash, options, promptEncoder, unet, vae, schedulerConfig);
+            unet = Loaded(new UNet2DConditionModel(source.UnetConfig), source, "unet", options);
+            vae = Loaded(new AutoencoderKL(source.VaeConfig), source, "vae", options);
+            var (path, config) = (source.Path, configDir);
+            return new StableDiffusionPipeline(source.Path, () => ShortHash(path, config), options, promptEncoder, unet, vae, schedulerConfig);
         }
         catch
         {
             promptEncoder.Dispose();
             unet?.Dispose();
+            vae?.Dispose();
+            throw;
+        }
+    }
+
+    // A1111's short hash length; the full SHA-256 of the weights is read once, on first use.
+    private static string ShortHash(string path, string? configDir)
+    {
+        using var source = ModelSource.Open(path, configDir);
+        return source.Hash[..10];
+    }
+
+    private static T Loaded<T>(T model, ModelSource source, string component, PipelineOptions options) where T : Module
+    {
+        try
+        {
+            source.LoadInto(model, component, options.DType, options.Device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
             throw;
         }
     }
 
     /// <summary>SD1.x/2.x: one tokenizer and CLIPTextModel; SDXL: both tokenizers and text encoders.</summary>
-    private static IPromptEncoder LoadPromptEncoder(ModelIndex index, PipelineOptions options)
+    private static IPromptEncoder LoadPromptEncoder(ModelSource source, PipelineOptions options)
     {
-        var tokenizer = ClipTokenizer.FromDirectory(index.Tokenizer.Directory);
-        var textEncoder = CLIPTextModel.FromPretrained(index.TextEncoder, options.DType, options.Device);
-        if (!index.IsSdxl) return new ClipPromptEncoder(tokenizer, textEncoder, options.Device);
+        var tokenizer = ClipTokenizer.FromDirectory(source.RequireTokenizerDirectory(0));
+        var textEncoder = Loaded(new CLIPTextModel(source.TextEncoderConfig), source, "text_encoder", options);
+        if (source.Family != ModelFamily.SDXL) return new ClipPromptEncoder(tokenizer, textEncoder, options.Device);
         try
         {
-            var tokenizer2 = ClipTokenizer.FromDirectory(index.Tokenizer2!.Directory);
-            var textEncoder2 = CLIPTextModelWithProjection.FromPretrained(index.TextEncoder2!, options.DType, options.Device);
-            return new SdxlPromptEncoder(tokenizer, textEncoder, tokenizer2, textEncoder2, index.ForceZerosForEmptyPrompt, options.Device);
+            var tokenizer2 = ClipTokenizer.FromDirectory(source.RequireTokenizerDirectory(1));
+            var textEncoder2 = Loaded(new CLIPTextModelWithProjection(source.TextEncoder2Config!), source, "text_encoder_2", options);
+            return new SdxlPromptEncoder(tokenizer, textEncoder, tokenizer2, textEncoder2, source.ForceZerosForEmptyPrompt, options.Device);
         }
         catch
         {
@@ -127,8 +159,11 @@ public sealed class StableDiffusionPipeline : IDisposable
         {
             using var scope = torch.NewDisposeScope();
             var guided = request.GuidanceScale > 1.0;
+            // LoRAs and embeddings attach for this render only; disposing the scope leaves the base weights as loaded.
+            using var applied = request.Loras.Count + request.Embeddings.Count == 0 ? null
+                : adapters.Apply(request.Loras, request.Embeddings, new AdapterTargets(unet, promptEncoder.TextEncoders));
             var prompt = EncodePrompts(new PromptInputs(prompts, request.NegativePrompt, guided, request.ClipSkip,
-                request.Prompt2, request.NegativePrompt2, height, width));
+                request.Prompt2, request.NegativePrompt2, height, width, applied is null ? null : applied.Encode));
             scheduler.SetTimesteps(request.Steps);
             using var conditioning = request.InitImage is null ? null
                 : ImageConditioning.Create(request, width, height, vae, scheduler, generators, Options.Device, Options.DType);
@@ -221,6 +256,7 @@ public sealed class StableDiffusionPipeline : IDisposable
 
     public void Dispose()
     {
+        adapters.Dispose();
         promptEncoder.Dispose();
         unet.Dispose();
         vae.Dispose();

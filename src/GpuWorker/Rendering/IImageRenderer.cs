@@ -20,6 +20,9 @@ public interface IRendererFactory
 {
     IReadOnlyList<string> Models { get; }
 
+    /// <summary>Family and hash of each model, announced in heartbeats; empty when the factory cannot tell.</summary>
+    IReadOnlyList<WorkerModel> Describe() => [];
+
     /// <summary>Loads a model; throws <see cref="RenderRejectedException"/> when it cannot be loaded at all.</summary>
     IImageRenderer Load(string model);
 }

@@ -1,10 +1,11 @@
 using Farm.Diffusion.Pipelines;
+using Farm.GpuWorker.Models;
 using Farm.Shared.Contracts;
 
 namespace Farm.GpuWorker.Rendering;
 
-/// <summary>The engine's <see cref="StableDiffusionPipeline"/>, loaded once and kept warm.</summary>
-internal sealed class PipelineRenderer(StableDiffusionPipeline pipeline) : IImageRenderer
+/// <summary>The engine's <see cref="StableDiffusionPipeline"/>, loaded once and kept warm; LoRAs and embeddings change per job.</summary>
+internal sealed class PipelineRenderer(StableDiffusionPipeline pipeline, AdapterLibrary adapters) : IImageRenderer
 {
     public string ModelName => pipeline.ModelName;
 
@@ -13,38 +14,51 @@ internal sealed class PipelineRenderer(StableDiffusionPipeline pipeline) : IImag
         var request = new RenderRequest
         {
             Prompt = job.Prompt,
-            NegativePrompt = job.NegativePrompt,
+            NegativePrompt = string.IsNullOrEmpty(job.NegativePrompt) ? null : job.NegativePrompt,
+            Prompt2 = job.Prompt2,
+            NegativePrompt2 = job.NegativePrompt2,
             Seeds = job.Seeds,
             Steps = job.Steps,
             GuidanceScale = job.GuidanceScale,
             Scheduler = job.Scheduler,
             Width = job.Width,
             Height = job.Height,
+            ClipSkip = job.ClipSkip,
+            Loras = adapters.Loras(job.Loras),
+            Embeddings = adapters.Embeddings(job.Embeddings),
         };
-        return pipeline.Render(request, p => onStep(p.Step, p.TotalSteps), cancellation);
+        try
+        {
+            return pipeline.Render(request, p => onStep(p.Step, p.TotalSteps), cancellation);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            // A LoRA or embedding that does not fit this model, or a broken adapter file: no retry can fix it.
+            throw new RenderRejectedException(e.Message, e);
+        }
     }
 
     public void Dispose() => pipeline.Dispose();
 }
 
-/// <summary>
-/// Models from a folder of diffusers-layout folders (a folder holding <c>model_index.json</c>); the folder's
-/// name is the model's name.
-/// </summary>
-internal sealed class ModelFolderRendererFactory(string modelsDir, PipelineOptions options) : IRendererFactory
+/// <summary>The models of a <see cref="ModelLibrary"/>: diffusers folders and single checkpoints, by name.</summary>
+internal sealed class ModelLibraryRendererFactory(ModelLibrary library, PipelineOptions options) : IRendererFactory
 {
-    public IReadOnlyList<string> Models { get; } = Directory.Exists(modelsDir)
-        ? Directory.EnumerateDirectories(modelsDir)
-            .Where(d => File.Exists(Path.Combine(d, "model_index.json")))
-            .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList()
-        : [];
+    public ModelLibraryRendererFactory(string modelsDir, PipelineOptions options) : this(ModelLibrary.Scan(modelsDir), options)
+    {
+    }
+
+    public IReadOnlyList<string> Models { get; } = library.Names;
+
+    public IReadOnlyList<WorkerModel> Describe() => library.Describe();
 
     public IImageRenderer Load(string model)
     {
-        if (!Models.Contains(model)) throw new RenderRejectedException($"model '{model}' is not in {modelsDir}");
+        if (!library.Contains(model)) throw new RenderRejectedException($"model '{model}' is not in {library.Directory}");
+        var served = library[model];
         try
         {
-            return new PipelineRenderer(StableDiffusionPipeline.Load(Path.Combine(modelsDir, model), options));
+            return new PipelineRenderer(StableDiffusionPipeline.Load(served.Path, options, served.ConfigDirectory), library.Adapters);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotImplementedException or NotSupportedException or KeyNotFoundException)
         {

@@ -32,7 +32,11 @@ public sealed record WorkerHeartbeat(
     long JobsDone,
     string? CurrentJob,
     DateTimeOffset StartedAt,
-    DateTimeOffset At);
+    DateTimeOffset At,
+    IReadOnlyList<WorkerModel>? ModelDetails = null);
+
+/// <summary>A model a worker serves: its family (sd1, sd2, sdxl) and the SHA-256 of its weights once computed.</summary>
+public sealed record WorkerModel(string Name, string Family, string? Sha256);
 
 /// <summary>The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image.</summary>
 public sealed record ImageRecord(

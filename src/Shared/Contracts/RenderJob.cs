@@ -3,6 +3,9 @@ namespace Farm.Shared.Contracts;
 /// <summary>
 /// Render these seeds with otherwise identical parameters (one UNet batch). Image i of the job has the
 /// sweep index <c>FirstImageIndex + i</c>; keys in the bucket follow from that (<see cref="Layout.StorageKeys"/>).
+/// An empty <see cref="NegativePrompt"/> means none (SDXL then uses zero embeddings, as diffusers does).
+/// <see cref="Loras"/> and <see cref="Embeddings"/> name files of the worker's <c>loras/</c> and <c>embeddings/</c>
+/// folders by stem; <see cref="Prompt2"/> / <see cref="NegativePrompt2"/> are SDXL's second-encoder prompts.
 /// </summary>
 public sealed record RenderJob(
     string SweepId,
@@ -16,4 +19,12 @@ public sealed record RenderJob(
     int Width,
     int Height,
     long FirstImageIndex,
-    long[] Seeds);
+    long[] Seeds,
+    string? Prompt2 = null,
+    string? NegativePrompt2 = null,
+    int ClipSkip = 0,
+    JobLora[]? Loras = null,
+    string[]? Embeddings = null);
+
+/// <summary>A LoRA of the worker's <c>loras/</c> folder, by file stem, and its strength.</summary>
+public sealed record JobLora(string Name, double Scale);

@@ -1,3 +1,4 @@
+using Farm.Diffusion.Adapters;
 using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Tokenization;
 using Farm.Diffusion.Torch;
@@ -14,19 +15,21 @@ internal sealed class ClipPromptEncoder(ClipTokenizer tokenizer, CLIPTextModel t
     public PromptConditioning Encode(PromptInputs inputs)
     {
         using var scope = torch.NewDisposeScope();
-        var embeds = Encode(inputs.Prompts, inputs.ClipSkip);
+        var embeds = Encode(inputs.Prompts, inputs.ClipSkip, inputs.Tokenize);
         if (inputs.Guided)
         {
-            var negative = Encode(Enumerable.Repeat(inputs.NegativePrompt ?? "", inputs.Prompts.Count).ToList(), clipSkip: 0);
+            var negative = Encode(Enumerable.Repeat(inputs.NegativePrompt ?? "", inputs.Prompts.Count).ToList(), clipSkip: 0, inputs.Tokenize);
             embeds = torch.cat([negative, embeds], 0);
         }
         return new PromptConditioning(scope.MoveToOuter(embeds), null);
     }
 
-    private Tensor Encode(IReadOnlyList<string> texts, int clipSkip)
+    public IReadOnlyList<TextEncoderTarget> TextEncoders => [new(textEncoder, tokenizer)];
+
+    private Tensor Encode(IReadOnlyList<string> texts, int clipSkip, Func<string, int, int[]>? tokenize)
     {
         using var scope = torch.NewDisposeScope();
-        var ids = texts.SelectMany(t => tokenizer.Encode(t).Select(id => (long)id)).ToArray();
+        var ids = texts.SelectMany(t => (tokenize?.Invoke(t, 0) ?? tokenizer.Encode(t)).Select(id => (long)id)).ToArray();
         var input = torch.tensor(ids, texts.Count, tokenizer.MaxLength).to(device);
         var output = textEncoder.Forward(input, clipSkip);
         return scope.MoveToOuter(output.LastHiddenState);

@@ -1,3 +1,4 @@
+using Farm.Diffusion.Adapters;
 using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Tokenization;
@@ -23,7 +24,7 @@ internal sealed class SdxlPromptEncoder(
         using var scope = torch.NewDisposeScope();
         var count = inputs.Prompts.Count;
         var prompts2 = string.IsNullOrEmpty(inputs.Prompt2) ? inputs.Prompts : Enumerable.Repeat(inputs.Prompt2, count).ToList();
-        var (embeds, pooled) = Encode(inputs.Prompts, prompts2, inputs.ClipSkip);
+        var (embeds, pooled) = Encode(inputs.Prompts, prompts2, inputs.ClipSkip, inputs.Tokenize);
         var rows = count;
         if (inputs.Guided)
         {
@@ -37,7 +38,7 @@ internal sealed class SdxlPromptEncoder(
             {
                 var negative = inputs.NegativePrompt ?? "";
                 var negative2 = string.IsNullOrEmpty(inputs.NegativePrompt2) ? negative : inputs.NegativePrompt2;
-                (negativeEmbeds, negativePooled) = Encode(Enumerable.Repeat(negative, count).ToList(), Enumerable.Repeat(negative2, count).ToList(), clipSkip: 0);
+                (negativeEmbeds, negativePooled) = Encode(Enumerable.Repeat(negative, count).ToList(), Enumerable.Repeat(negative2, count).ToList(), clipSkip: 0, inputs.Tokenize);
             }
             embeds = torch.cat([negativeEmbeds, embeds], 0);
             pooled = torch.cat([negativePooled, pooled], 0);
@@ -48,11 +49,13 @@ internal sealed class SdxlPromptEncoder(
     }
 
     /// <summary>One encoder pass per tokenizer: <c>cat([te1.hidden_states[-(k+2)], te2.hidden_states[-(k+2)]], -1)</c> and te2's text_embeds.</summary>
-    private (Tensor Embeds, Tensor Pooled) Encode(IReadOnlyList<string> prompts, IReadOnlyList<string> prompts2, int clipSkip)
+    public IReadOnlyList<TextEncoderTarget> TextEncoders => [new(textEncoder, tokenizer), new(textEncoder2, tokenizer2)];
+
+    private (Tensor Embeds, Tensor Pooled) Encode(IReadOnlyList<string> prompts, IReadOnlyList<string> prompts2, int clipSkip, Func<string, int, int[]>? tokenize)
     {
         using var scope = torch.NewDisposeScope();
-        using var first = textEncoder.Forward(Ids(tokenizer, prompts), outputHiddenStates: true);
-        using var second = textEncoder2.Forward(Ids(tokenizer2, prompts2));
+        using var first = textEncoder.Forward(Ids(tokenizer, 0, prompts, tokenize), outputHiddenStates: true);
+        using var second = textEncoder2.Forward(Ids(tokenizer2, 1, prompts2, tokenize));
         var embeds = torch.cat([Penultimate(first.HiddenStates!, clipSkip), Penultimate(second.HiddenStates, clipSkip)], -1);
         var pooled = second.TextEmbeds.clone();
         return (scope.MoveToOuter(embeds), scope.MoveToOuter(pooled));
@@ -66,10 +69,10 @@ internal sealed class SdxlPromptEncoder(
         return hiddenStates[hiddenStates.Count - (clipSkip + 2)];
     }
 
-    private Tensor Ids(ClipTokenizer t, IReadOnlyList<string> texts)
+    private Tensor Ids(ClipTokenizer t, int encoder, IReadOnlyList<string> texts, Func<string, int, int[]>? tokenize)
     {
         using var scope = torch.NewDisposeScope();
-        var ids = texts.SelectMany(text => t.Encode(text).Select(id => (long)id)).ToArray();
+        var ids = texts.SelectMany(text => (tokenize?.Invoke(text, encoder) ?? t.Encode(text)).Select(id => (long)id)).ToArray();
         return scope.MoveToOuter(torch.tensor(ids, texts.Count, t.MaxLength).to(device));
     }
 

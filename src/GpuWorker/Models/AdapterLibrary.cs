@@ -1,0 +1,53 @@
+using Farm.Diffusion.Pipelines;
+using Farm.GpuWorker.Rendering;
+using Farm.Shared.Contracts;
+
+namespace Farm.GpuWorker.Models;
+
+/// <summary>
+/// LoRAs in <c>DIR/loras/</c> (<c>NAME.safetensors</c>, or a diffusers folder <c>NAME/pytorch_lora_weights.safetensors</c>)
+/// and textual-inversion embeddings in <c>DIR/embeddings/</c> (<c>NAME.safetensors</c>, <c>NAME.pt</c>, <c>NAME.bin</c>),
+/// named by stem. A job naming one that is not there fails alone, with the name.
+/// </summary>
+internal sealed class AdapterLibrary(string modelsDirectory)
+{
+    private static readonly string[] EmbeddingExtensions = [".safetensors", ".pt", ".bin"];
+
+    public string LorasDirectory { get; } = Path.Combine(modelsDirectory, "loras");
+
+    public string EmbeddingsDirectory { get; } = Path.Combine(modelsDirectory, "embeddings");
+
+    public IReadOnlyList<LoraReference> Loras(IEnumerable<JobLora>? loras) =>
+        (loras ?? []).Select(l => new LoraReference(LoraPath(l.Name), l.Scale)).ToList();
+
+    public IReadOnlyList<EmbeddingReference> Embeddings(IEnumerable<string>? names) =>
+        (names ?? []).Select(n => new EmbeddingReference(EmbeddingPath(n), n)).ToList();
+
+    private string LoraPath(string name)
+    {
+        RequirePlainName(name, "LoRA");
+        var file = Path.Combine(LorasDirectory, name + ".safetensors");
+        if (File.Exists(file)) return file;
+        var diffusers = Path.Combine(LorasDirectory, name, "pytorch_lora_weights.safetensors");
+        if (File.Exists(diffusers)) return diffusers;
+        throw new RenderRejectedException($"LoRA '{name}' is not on this worker (looked for {file})");
+    }
+
+    private string EmbeddingPath(string name)
+    {
+        RequirePlainName(name, "embedding");
+        foreach (var extension in EmbeddingExtensions)
+        {
+            var file = Path.Combine(EmbeddingsDirectory, name + extension);
+            if (File.Exists(file)) return file;
+        }
+        throw new RenderRejectedException($"embedding '{name}' is not on this worker (looked for {Path.Combine(EmbeddingsDirectory, name)}.safetensors/.pt/.bin)");
+    }
+
+    // A name is a file stem: no path separators or parent references, so a job cannot reach outside the folder.
+    private static void RequirePlainName(string name, string what)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Contains('/') || name.Contains('\\') || name.Contains("..") || name != name.Trim())
+            throw new RenderRejectedException($"{what} name '{name}' is not a plain file name");
+    }
+}
