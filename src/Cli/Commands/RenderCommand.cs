@@ -14,6 +14,7 @@ internal static class RenderCommand
     public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
     {
         var modelDir = args.Required("model");
+        var configDir = args.String("config");
         var output = args.Required("out");
         var seed = args.Long("seed", 0);
         var batch = args.Int("batch", 1, min: 1, max: 64);
@@ -46,7 +47,7 @@ internal static class RenderCommand
         args.EnsureAllUsed();
         if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"--out must name a .png file, got '{output}'");
 
-        using var pipeline = ModelLoading.Load(modelDir, options);
+        using var pipeline = ModelLoading.Load(modelDir, options, configDir);
         var bar = new ProgressBar($"render {batch}×{pipeline.ModelName}");
         var images = Parse(() => pipeline.Render(request, p =>
         {
@@ -79,28 +80,31 @@ internal static class RenderCommand
         }
     }
 
-    /// <summary>Turns a bad value (ArgumentException) into a usage error: one line, exit code 2.</summary>
+    /// <summary>
+    /// Turns a bad value (ArgumentException) or an adapter file that does not fit the model (a LoRA or embedding
+    /// for another family, InvalidDataException / IOException) into a usage error: one line, exit code 2.
+    /// </summary>
     private static T Parse<T>(Func<T> parse)
     {
         try
         {
             return parse();
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
         {
-            throw new UsageException(e.Message);
+            throw new UsageException(e.Message.ReplaceLineEndings(" "));
         }
     }
 }
 
-/// <summary>Loads a pipeline, turning a missing or broken model folder into one clear line.</summary>
+/// <summary>Loads a pipeline (a diffusers folder or a checkpoint file), turning a missing or broken model into one clear line.</summary>
 internal static class ModelLoading
 {
-    public static StableDiffusionPipeline Load(string modelDir, PipelineOptions options)
+    public static StableDiffusionPipeline Load(string modelDir, PipelineOptions options, string? configDir = null)
     {
         try
         {
-            return StableDiffusionPipeline.Load(modelDir, options);
+            return StableDiffusionPipeline.Load(modelDir, options, configDir);
         }
         catch (ModelIndexException e)
         {
