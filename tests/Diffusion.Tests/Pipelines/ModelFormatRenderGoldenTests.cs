@@ -11,6 +11,7 @@ namespace Farm.Diffusion.Tests.Pipelines;
 /// embeddings given in the request. Tolerances from the fixture READMEs: per-step latents 1e-4 × max |value|,
 /// uint8 images ±1 on at most 0.1% of values.
 /// </summary>
+[Collection(PipelineCollection.Name)]
 public class ModelFormatRenderGoldenTests
 {
     public static TheoryData<string, string, string, string, string, string> Cases => new()
