@@ -44,4 +44,14 @@ public class RenderModelFormatTests : IDisposable
         Assert.Contains("os.system", error);
         Assert.Single(error.Trim().Split('\n'));
     }
+
+    [SkippableFact]
+    public async Task A_lora_of_another_family_is_one_line_naming_the_key_and_exit_code_2()
+    {
+        var (code, error) = await Cli.Run("render", "--model", Fixtures.Model(Fixtures.SdTiny), "--prompt", "x", "--steps", "2",
+            "--lora", Fixtures.PathIn(Fixtures.Adapters, "files", "sdxl_lora.kohya.safetensors"), "--out", Path.Combine(folder, "x.png"));
+        Assert.Equal(2, code);
+        Assert.Contains("another model family", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
 }
