@@ -22,8 +22,18 @@ public class RenderModelFormatTests : IDisposable
         Assert.True(code == 0, error);
         var png = PngDecoder.Load(output);
         Assert.Equal((64, 64), (png.Image.Width, png.Image.Height));
-        Assert.Equal("sd-tiny", GenerationMetadata.FromPngText(png.Text)!.ModelName);
+        var metadata = GenerationMetadata.FromPngText(png.Text)!;
+        Assert.Equal("sd-tiny", metadata.ModelName);
+        Assert.Equal(1, metadata.ClipSkip);
+        var lora = Assert.Single(metadata.Loras!);
+        Assert.Equal(("lora_a.kohya", 0.5, Sha256(lora: true)), (lora.Name, lora.Scale, lora.Sha256));
+        var embedding = Assert.Single(metadata.Embeddings!);
+        Assert.Equal(("<emb3>", "emb3.a1111", Sha256(lora: false)), (embedding.Token, embedding.Name, embedding.Sha256));
+        Assert.Contains($"Clip skip: 2, Lora hashes: \"lora_a.kohya: {Sha256(lora: true)[..12]}\"", png.Text[GenerationMetadata.A1111Keyword]);
     }
+
+    private static string Sha256(bool lora) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        File.ReadAllBytes(Fixtures.PathIn(Fixtures.Adapters, "files", lora ? "lora_a.kohya.safetensors" : "emb3.a1111.pt"))));
 
     [SkippableFact]
     public async Task An_sdxl_folder_renders_at_its_native_size_with_a_second_prompt()

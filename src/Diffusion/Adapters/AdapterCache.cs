@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Farm.Diffusion.Imaging;
 using Farm.Diffusion.Pipelines;
 
 namespace Farm.Diffusion.Adapters;
@@ -15,6 +17,7 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
     private readonly object gate = new();
     private readonly LinkedList<(FileIdentity Id, LoraFile File)> loras = new();
     private readonly LinkedList<(FileIdentity Id, TextualInversionEmbedding Embedding)> embeddings = new();
+    private readonly Dictionary<FileIdentity, string> fileHashes = new();
 
     public int CachedLoraFiles { get { lock (gate) return loras.Count; } }
 
@@ -31,15 +34,19 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
         try
         {
             List<EmbeddingActivation> activations;
+            List<LoraMetadata> loraRecords;
+            List<EmbeddingMetadata> embeddingRecords;
             lock (gate)
             {
                 var loraActivations = loraReferences.Select(r => new LoraActivation(Lora(r.Path), r.Scale)).ToList();
                 appliedLoras = loraActivations.Count == 0 ? AppliedLoras.None : AppliedLoras.Apply(loraActivations, targets.LoraModels, loraScale);
                 activations = embeddingReferences.Select(r => new EmbeddingActivation(Embedding(r.Path), r.Token)).ToList();
+                loraRecords = loraReferences.Select(r => new LoraMetadata(Stem(r.Path), r.Scale, Sha256(r.Path))).ToList();
+                embeddingRecords = embeddingReferences.Select(r => new EmbeddingMetadata(r.Token ?? Stem(r.Path), Stem(r.Path), Sha256(r.Path))).ToList();
             }
             foreach (var encoder in targets.TextEncoders)
                 appliedEmbeddings.Add(AppliedEmbeddings.Apply(activations, encoder.Model, encoder.Tokenizer));
-            return new AdapterScope(appliedLoras, appliedEmbeddings);
+            return new AdapterScope(appliedLoras, appliedEmbeddings, loraRecords, embeddingRecords);
         }
         catch
         {
@@ -95,6 +102,18 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
         return embedding;
     }
 
+    private static string Stem(string path) => Path.GetFileNameWithoutExtension(path);
+
+    /// <summary>The SHA-256 of an adapter file as it is now, hashed once per file version.</summary>
+    private string Sha256(string path)
+    {
+        var id = FileIdentity.Of(path);
+        if (fileHashes.TryGetValue(id, out var hash)) return hash;
+        if (fileHashes.Count >= 4 * (maxLoraFiles + maxEmbeddingFiles)) fileHashes.Clear();
+        using (var stream = File.OpenRead(path)) hash = Convert.ToHexStringLower(SHA256.HashData(stream));
+        return fileHashes[id] = hash;
+    }
+
     public void Dispose()
     {
         lock (gate)
@@ -102,6 +121,7 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
             foreach (var (_, file) in loras) file.Dispose();
             loras.Clear();
             embeddings.Clear();
+            fileHashes.Clear();
         }
     }
 

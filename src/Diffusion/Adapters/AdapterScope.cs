@@ -1,3 +1,4 @@
+using Farm.Diffusion.Imaging;
 using Farm.Diffusion.Tokenization;
 
 namespace Farm.Diffusion.Adapters;
@@ -13,11 +14,20 @@ internal sealed class AdapterScope : IDisposable
     private readonly AppliedLoras loras;
     private readonly IReadOnlyList<AppliedEmbeddings> embeddings;
 
-    public AdapterScope(AppliedLoras loras, IReadOnlyList<AppliedEmbeddings> embeddings)
+    public AdapterScope(AppliedLoras loras, IReadOnlyList<AppliedEmbeddings> embeddings,
+        IReadOnlyList<LoraMetadata> loraRecords, IReadOnlyList<EmbeddingMetadata> embeddingRecords)
     {
         this.loras = loras;
         this.embeddings = embeddings;
+        LoraRecords = loraRecords;
+        EmbeddingRecords = embeddingRecords;
     }
+
+    /// <summary>The LoRAs of this render as its image metadata records them.</summary>
+    public IReadOnlyList<LoraMetadata> LoraRecords { get; }
+
+    /// <summary>The embeddings of this render as its image metadata records them.</summary>
+    public IReadOnlyList<EmbeddingMetadata> EmbeddingRecords { get; }
 
     /// <summary>LoRA layer branches attached (0 without LoRAs).</summary>
     public int LoraLayerCount => loras.Count;

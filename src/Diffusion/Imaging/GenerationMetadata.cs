@@ -32,6 +32,13 @@ public sealed record GenerationMetadata
     public string? InitImageHash { get; init; }
     public bool? Masked { get; init; }
     public string? DType { get; init; }
+    /// <summary>SDXL's second prompts, when given.</summary>
+    public string? Prompt2 { get; init; }
+    public string? NegativePrompt2 { get; init; }
+    /// <summary>diffusers' <c>clip_skip</c> (A1111's "Clip skip" is one more); null when 0.</summary>
+    public int? ClipSkip { get; init; }
+    public IReadOnlyList<LoraMetadata>? Loras { get; init; }
+    public IReadOnlyList<EmbeddingMetadata>? Embeddings { get; init; }
     public string? Device { get; init; }
 
     private static readonly JsonSerializerOptions jsonOptions = new()
@@ -71,6 +78,9 @@ public sealed record GenerationMetadata
             ("Model hash", ModelHash),
             ("Model", ModelName),
             ("Denoising strength", Strength?.ToString("R", CultureInfo.InvariantCulture)),
+            ("Clip skip", ClipSkip is int skip ? (skip + 1).ToString(CultureInfo.InvariantCulture) : null),
+            ("Lora hashes", Loras is { Count: > 0 } ? string.Join(", ", Loras.Select(l => $"{l.Name}: {l.Sha256[..12]}")) : null),
+            ("TI hashes", Embeddings is { Count: > 0 } ? string.Join(", ", Embeddings.Select(e => $"{e.Token}: {e.Sha256[..12]}")) : null),
             ("Version", EngineVersion),
         };
         sb.Append('\n').AppendJoin(", ", fields.Where(f => f.Item2 is not null).Select(f => $"{f.Item1}: {Quote(f.Item2!)}"));

@@ -182,7 +182,7 @@ public sealed class StableDiffusionPipeline : IDisposable
                     throw new OperationCanceledException("render stopped by its step callback");
             }
             var images = Decode(latents);
-            return images.Select((image, i) => new RenderedImage(request.Seeds[i], image, Metadata(request, prompts[i], request.Seeds[i], image))).ToList();
+            return images.Select((image, i) => new RenderedImage(request.Seeds[i], image, Metadata(request, prompts[i], request.Seeds[i], image, applied))).ToList();
         }
         finally
         {
@@ -234,7 +234,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         return ImageTensors.ToImages(pixels);
     }
 
-    private GenerationMetadata Metadata(RenderRequest request, string prompt, long seed, RgbImage image) => new()
+    private GenerationMetadata Metadata(RenderRequest request, string prompt, long seed, RgbImage image, AdapterScope? adapters) => new()
     {
         Prompt = prompt,
         NegativePrompt = request.NegativePrompt ?? "",
@@ -252,6 +252,11 @@ public sealed class StableDiffusionPipeline : IDisposable
         Masked = request.Mask is null ? null : true,
         DType = Options.DType.ShortName(),
         Device = Options.Device.ToString(),
+        Prompt2 = string.IsNullOrEmpty(request.Prompt2) ? null : request.Prompt2,
+        NegativePrompt2 = string.IsNullOrEmpty(request.NegativePrompt2) ? null : request.NegativePrompt2,
+        ClipSkip = request.ClipSkip == 0 ? null : request.ClipSkip,
+        Loras = adapters is { LoraRecords.Count: > 0 } ? adapters.LoraRecords : null,
+        Embeddings = adapters is { EmbeddingRecords.Count: > 0 } ? adapters.EmbeddingRecords : null,
     };
 
     public void Dispose()
