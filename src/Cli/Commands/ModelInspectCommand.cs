@@ -28,7 +28,7 @@ internal static class ModelInspectCommand
         Console.WriteLine($"native size {native}x{native}");
         Console.WriteLine($"channels    unet in {Int(unet, "in_channels", fallback: 4)}, out {Int(unet, "out_channels", fallback: 4)}; latent {Int(vae, "latent_channels", fallback: 4)}");
         var text = $"text_encoder {source.TextEncoderConfig.HiddenSize} wide, {source.TextEncoderConfig.NumHiddenLayers} layers";
-        if (source.TextEncoder2Config is { } te2) text += $"; text_encoder_2 {te2.HiddenSize} wide, {te2.NumHiddenLayers} layers, projection {source.TextEncoder2ProjectionDim}";
+        if (source.TextEncoder2Config is { } te2) text += $"; text_encoder_2 {te2.HiddenSize} wide, {te2.NumHiddenLayers} layers, projection {te2.ProjectionDim}";
         Console.WriteLine($"text        {text}");
         Console.WriteLine($"sha256      {source.Hash}");
         Console.WriteLine($"tensors     {count} stored, {string.Join(", ", dtypes.OrderByDescending(d => d.Value).Select(d => $"{d.Key} {d.Value}"))}");

@@ -93,7 +93,7 @@ internal sealed class ModelIndex
         var indexPath = Path.Combine(dir, "model_index.json");
         if (!System.IO.Directory.Exists(dir)) throw new ModelIndexException(dir, [$"model folder {dir} does not exist"]);
         if (!File.Exists(indexPath))
-            throw new ModelIndexException(dir, [$"{indexPath} is missing: not a diffusers model folder (single-file .ckpt/.safetensors checkpoints must be converted to the diffusers layout)"]);
+            throw new ModelIndexException(dir, [$"{indexPath} is missing: not a diffusers model folder (for a single .safetensors/.ckpt checkpoint, give the file itself as the model)"]);
 
         var problems = new List<string>();
         var classes = new Dictionary<string, (string Library, string Class)?>(StringComparer.Ordinal);

@@ -95,6 +95,27 @@ internal sealed unsafe class SafetensorsFile : IDisposable
         return basePointer + info.FileOffset;
     }
 
+    /// <summary>
+    /// Drops a tensor's mapped pages from this process's resident memory once its bytes have been copied out, so
+    /// loading a multi-gigabyte file never holds the file and the converted weights at once (the pages stay in the
+    /// page cache; reading the tensor again maps them back). Pages shared with a neighbouring tensor are kept.
+    /// </summary>
+    public void ReleasePages(string name)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var info = this[name];
+        long pageSize = Environment.SystemPageSize;
+        var start = (long)GetPointer(info);
+        var first = (start + pageSize - 1) / pageSize * pageSize;
+        var end = (start + info.ByteLength) / pageSize * pageSize;
+        if (end > first) _ = madvise((nint)first, (nuint)(end - first), MadviseDontNeed);
+    }
+
+    private const int MadviseDontNeed = 4;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int madvise(nint address, nuint length, int advice);
+
     /// <summary>Copies a floating-point tensor out as float32 (F32, F16 and BF16 are accepted).</summary>
     public float[] ReadFloat32(string name)
     {

@@ -19,6 +19,7 @@ internal sealed class SafetensorsWeights(SafetensorsFile file) : IWeightSource, 
     public Tensor Load(string key, ScalarType dtype, Device device)
     {
         using var raw = ReadRaw(file, key);
+        file.ReleasePages(key);
         return raw.to(dtype, device).DetachFromDisposeScope();
     }
 

@@ -92,7 +92,7 @@ public sealed class YamlTranslationTests
         foreach (var component in new[] { "unet", "vae", "text_encoder", "text_encoder_2", "scheduler" })
             Assert.Equal(File.ReadAllText(Path.Combine(folder, component, component == "scheduler" ? "scheduler_config.json" : "config.json")), source.ConfigJson(component));
         Assert.Equal(Path.Combine(folder, "tokenizer_2"), source.TokenizerDirectory(1));
-        Assert.Equal(24, source.TextEncoder2ProjectionDim);
+        Assert.Equal(24, source.TextEncoder2Config!.ProjectionDim);
         Assert.True(source.ForceZerosForEmptyPrompt);
     }
 

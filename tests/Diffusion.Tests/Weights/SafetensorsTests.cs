@@ -39,6 +39,24 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal(vae["image_uint8"].ElementCount, vae.ReadUInt8("image_uint8").Length);
     }
 
+    [SkippableFact]
+    public void Released_pages_read_back_unchanged_from_the_file()
+    {
+        var path = Path.Combine(Fixtures.ModelDir, "unet/diffusion_pytorch_model.safetensors");
+        using var file = SafetensorsFile.Open(path);
+        var largest = file.Tensors.MaxBy(t => t.ByteLength)!;
+        Assert.True(largest.ByteLength > 3 * Environment.SystemPageSize, "the test needs a tensor spanning whole pages");
+        var expected = new byte[largest.ByteLength];
+        using (var stream = File.OpenRead(path))
+        {
+            stream.Position = largest.FileOffset;
+            stream.ReadExactly(expected);
+        }
+        Assert.Equal(expected, file.GetBytes(largest.Name).ToArray());
+        file.ReleasePages(largest.Name);
+        Assert.Equal(expected, file.GetBytes(largest.Name).ToArray());
+    }
+
     [Fact]
     public void Written_files_read_back_with_shapes_bytes_and_metadata()
     {

@@ -81,9 +81,6 @@ internal sealed class ModelSource : IDisposable
     /// <summary>SDXL's second text encoder (CLIPTextModelWithProjection); null for SD 1.x/2.x.</summary>
     public CLIPTextConfig? TextEncoder2Config => Family == ModelFamily.SDXL ? ParseClip("text_encoder_2") : null;
 
-    /// <summary>text_encoder_2's <c>projection_dim</c> (the pooled embedding's width), null for SD 1.x/2.x.</summary>
-    public int? TextEncoder2ProjectionDim => Family == ModelFamily.SDXL ? JsonInt(ConfigJson("text_encoder_2"), "projection_dim") : null;
-
     public SchedulerConfig SchedulerConfig => SchedulerConfig.Parse(ConfigJson("scheduler"));
 
     /// <summary><c>epsilon</c> or <c>v_prediction</c>, from the scheduler config.</summary>
