@@ -45,16 +45,7 @@ public class ModelFormatRenderGoldenTests
         };
         using var pipeline = StableDiffusionPipeline.Load(Path.Combine(root, model), new PipelineOptions { Threads = 2 },
             config.Length == 0 ? null : Path.Combine(root, config));
-        using var expectedSteps = golden.Tensor("step_latents");
-        var tolerance = 1e-4 * expectedSteps.MaxAbs();
-        var images = pipeline.Render(request, [request.Prompt], onStep: null, CancellationToken.None, (step, latents) =>
-        {
-            if (step < 0) return;
-            using var expected = expectedSteps.select(0, step);
-            Close.Assert(expected, latents, tolerance, $"{caseId}: latents after step {step}");
-        });
-        using var expectedImage = golden.Tensor("image_uint8");
-        PixelAssert.MostlyEqual(expectedImage.ToArray<byte>(), images[0].Image.Pixels, caseId);
+        GoldenRender.AssertMatches(pipeline, request, golden);
     }
 
     private static IEnumerable<(string File, string Value)> Pairs(string list) =>

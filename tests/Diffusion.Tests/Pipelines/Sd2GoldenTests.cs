@@ -47,26 +47,7 @@ public sealed class Sd2GoldenTests : IDisposable
             Strength = p.TryGetProperty("strength", out var s) ? s.GetDouble() : 0.8,
             InitImage = init,
         };
-        using var expectedSteps = golden.Tensor("step_latents");
-        using var expectedInitial = golden.Tensor("initial_latents");
-        var tolerance = 1e-4 * expectedSteps.MaxAbs();
-        var seen = 0;
-
-        var images = pipeline.Value.Render(request, [request.Prompt], null, CancellationToken.None, (step, latents) =>
-        {
-            if (step < 0)
-            {
-                Close.Assert(expectedInitial, latents, 1e-4 * expectedInitial.MaxAbs(), "initial latents");
-                return;
-            }
-            using var expected = expectedSteps.select(0, step);
-            Close.Assert(expected, latents, tolerance, $"latents after step {step}");
-            seen++;
-        });
-
-        Assert.Equal(expectedSteps.size(0), seen);
-        using var expectedImage = golden.Tensor("image_uint8");
-        PixelAssert.MostlyEqual(expectedImage.ToArray<byte>(), images[0].Image.Pixels, caseId);
+        GoldenRender.AssertMatches(pipeline.Value, request, golden, initialTolerance: 1e-4);
     }
 
     public void Dispose()

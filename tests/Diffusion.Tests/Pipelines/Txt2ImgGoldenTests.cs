@@ -39,23 +39,7 @@ public class Txt2ImgGoldenTests(PipelineFixture fixture)
             Width = p.GetProperty("width").GetInt32(),
             Height = p.GetProperty("height").GetInt32(),
         };
-        using var expectedSteps = golden.Tensor("step_latents");
-        using var expectedInitial = golden.Tensor("initial_latents");
-        var tolerance = 1e-4 * expectedSteps.MaxAbs();
-
-        var images = fixture.Pipeline.Render(request, [request.Prompt], onStep: null, CancellationToken.None, (step, latents) =>
-        {
-            if (step < 0)
-            {
-                Close.Assert(expectedInitial, latents, 0, "initial latents");
-                return;
-            }
-            using var expected = expectedSteps.select(0, step);
-            Close.Assert(expected, latents, tolerance, $"latents after step {step}");
-        });
-
-        using var expectedImage = golden.Tensor("image_uint8");
-        PixelAssert.MostlyEqual(expectedImage.ToArray<byte>(), images[0].Image.Pixels, caseId);
+        GoldenRender.AssertMatches(fixture.Pipeline, request, golden);
     }
 
     [SkippableTheory]
@@ -80,23 +64,5 @@ public class Txt2ImgGoldenTests(PipelineFixture fixture)
         using var expected = golden.Tensor("image_uint8");
         var images = fixture.Pipeline.Decode(latents);
         PixelAssert.MostlyEqual(expected.ToArray<byte>(), images[0].Pixels, caseId);
-    }
-}
-
-internal static class PixelAssert
-{
-    /// <summary>uint8 images: every value within ±1 and at most 0.1% of values off by one (fixture README).</summary>
-    public static void MostlyEqual(byte[] expected, byte[] actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        int offByOne = 0, worst = 0;
-        for (var i = 0; i < expected.Length; i++)
-        {
-            var d = Math.Abs(expected[i] - actual[i]);
-            worst = Math.Max(worst, d);
-            if (d == 1) offByOne++;
-        }
-        Assert.True(worst <= 1, $"{what}: a pixel value differs by {worst}");
-        Assert.True(offByOne <= expected.Length / 1000, $"{what}: {offByOne} of {expected.Length} values differ by 1 (limit 0.1%)");
     }
 }
