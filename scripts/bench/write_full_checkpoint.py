@@ -53,30 +53,24 @@ def main():
     parser.add_argument("--scripts", required=True, help="folder with diffusers' convert_diffusers_to_original_*.py")
     args = parser.parse_args()
     torch.manual_seed(0)
+    xl = args.family == "sdxl"
+    convert = load_script(args.scripts, "convert_diffusers_to_original_sdxl" if xl else "convert_diffusers_to_original_stable_diffusion")
     state = {}
-    if args.family == "sd15":
-        convert = load_script(args.scripts, "convert_diffusers_to_original_stable_diffusion")
-        unet = convert.convert_unet_state_dict(half_state(UNet2DConditionModel(**UNET_SD15)))
-        state.update({"model.diffusion_model." + k: v for k, v in unet.items()})
-        del unet
-        vae = convert.convert_vae_state_dict(half_state(AutoencoderKL(**VAE, scaling_factor=0.18215)))
-        state.update({"first_stage_model." + k: v for k, v in vae.items()})
-        text = convert.convert_text_enc_state_dict(half_state(CLIPTextModel(CLIPTextConfig(**CLIP_L))))
-        state.update({"cond_stage_model.transformer." + k: v for k, v in text.items()})
+
+    def add(prefix, converted):
+        state.update({prefix + k: v for k, v in converted.items()})
+
+    add("model.diffusion_model.", convert.convert_unet_state_dict(half_state(UNet2DConditionModel(**(UNET_SDXL if xl else UNET_SD15)))))
+    add("first_stage_model.", convert.convert_vae_state_dict(half_state(AutoencoderKL(**VAE, scaling_factor=0.13025 if xl else 0.18215))))
+    text = half_state(CLIPTextModel(CLIPTextConfig(**CLIP_L)))
+    if not xl:
+        add("cond_stage_model.transformer.", convert.convert_text_enc_state_dict(text))
     else:
-        convert = load_script(args.scripts, "convert_diffusers_to_original_sdxl")
-        unet = convert.convert_unet_state_dict(half_state(UNet2DConditionModel(**UNET_SDXL)))
-        state.update({"model.diffusion_model." + k: v for k, v in unet.items()})
-        del unet
-        vae = convert.convert_vae_state_dict(half_state(AutoencoderKL(**VAE, scaling_factor=0.13025)))
-        state.update({"first_stage_model." + k: v for k, v in vae.items()})
-        text = convert.convert_openai_text_enc_state_dict(half_state(CLIPTextModel(CLIPTextConfig(**CLIP_L))))
-        state.update({"conditioner.embedders.0.transformer." + k: v for k, v in text.items()})
+        add("conditioner.embedders.0.transformer.", convert.convert_openai_text_enc_state_dict(text))
         text2 = convert.convert_openclip_text_enc_state_dict(half_state(CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_BIG_G))))
-        text2 = {"conditioner.embedders.1.model." + k: v for k, v in text2.items()}
         # As diffusers' script does: the original layout stores the projection as a [width, proj] matrix.
-        text2["conditioner.embedders.1.model.text_projection"] = text2.pop("conditioner.embedders.1.model.text_projection.weight").T.contiguous()
-        state.update(text2)
+        text2["text_projection"] = text2.pop("text_projection.weight").T.contiguous()
+        add("conditioner.embedders.1.model.", text2)
     state = {k: v.contiguous() for k, v in state.items()}
     save_file(state, args.out)
     params = sum(v.numel() for v in state.values())

@@ -1,5 +1,6 @@
 using Farm.Diffusion.Models;
 using Farm.Diffusion.Models.Layers;
+using Farm.Diffusion.Models.Unet;
 
 namespace Farm.Diffusion.Adapters;
 
@@ -26,22 +27,17 @@ internal static class LoraResolver
                         ?? throw new InvalidDataException(
                             $"{lora.File.Path}: LoRA key '{module.DownKey}' is for the {module.Component.Name()}, which this model does not have"
                             + (module.Component == LoraComponent.TextEncoder2 ? " (an SDXL LoRA on a single-text-encoder model?)" : ""));
-                    indexes[module.Component] = index = new LoraTargetIndex(model);
+                    indexes[module.Component] = index = new LoraTargetIndex(model, model is UNet2DConditionModel unet ? LdmLoraNames.For(unet.Config) : null);
                 }
                 var found = index.Find(module.Naming, module.ModuleName)
                     ?? throw new InvalidDataException(
-                        $"{lora.File.Path}: LoRA key '{module.DownKey}' matches no Linear or Conv2d module of the {module.Component.Name()}"
-                        + (module.Naming == LoraNaming.Kohya && IsLdmName(module.ModuleName) ? " (LDM/SGM-named LoRA files are not supported)" : ""));
+                        $"{lora.File.Path}: LoRA key '{module.DownKey}' matches no Linear or Conv2d module of the {module.Component.Name()}");
                 CheckShapes(lora.File, module, found.Path, found.Layer);
                 plan.Add(new ResolvedLoraModule(module, module.Component, found.Path, found.Layer, module.Factor(lora.Weight, scale)));
             }
         }
         return plan;
     }
-
-    private static bool IsLdmName(string name) =>
-        name.StartsWith("input_blocks_", StringComparison.Ordinal) || name.StartsWith("middle_block_", StringComparison.Ordinal)
-        || name.StartsWith("output_blocks_", StringComparison.Ordinal);
 
     /// <summary>Expected [rank, in(, k, k)] / [out, rank(, 1, 1)]; a 1×1 conv and a Linear accept each other's LoRA shapes.</summary>
     internal static void CheckShapes(LoraFile file, LoraModuleWeights m, string path, Module layer)

@@ -12,9 +12,13 @@ internal sealed class LoraTargetIndex
 {
     private readonly Dictionary<string, Module> byPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> byKohyaName = new(StringComparer.Ordinal);
+    private readonly Func<string, string?>? otherSpelling;
 
-    public LoraTargetIndex(Module model)
+    /// <param name="otherSpelling">Another kohya spelling the model's layers go by (the UNet's LDM/SGM names,
+    /// <see cref="LdmLoraNames"/>), mapped to the kohya spelling of the diffusers path.</param>
+    public LoraTargetIndex(Module model, Func<string, string?>? otherSpelling = null)
     {
+        this.otherSpelling = otherSpelling;
         foreach (var (path, module) in model.NamedModules())
         {
             if (module is not (Linear or Conv2d)) continue;
@@ -30,7 +34,8 @@ internal sealed class LoraTargetIndex
     {
         if (naming == LoraNaming.Diffusers)
             return byPath.TryGetValue(moduleName, out var layer) ? (moduleName, layer) : null;
-        if (!byKohyaName.TryGetValue(moduleName, out var paths)) return null;
+        if (!byKohyaName.TryGetValue(moduleName, out var paths)
+            && !(otherSpelling?.Invoke(moduleName) is { } alias && byKohyaName.TryGetValue(alias, out paths))) return null;
         if (paths.Count > 1)
             throw new InvalidDataException($"kohya LoRA name '{moduleName}' fits several modules of the model: {string.Join(", ", paths)}");
         return (paths[0], byPath[paths[0]]);
