@@ -126,6 +126,7 @@ public sealed class SweepAxesSpecTests
     public void Prompt_replace_needs_a_find_that_occurs_in_a_prompt_and_replacements()
     {
         Assert.Contains("occurs in none of the prompts", Errors(Spec("\"promptReplace\":{\"find\":\"dog\",\"replace\":[\"fox\"]}"))["promptReplace.find"][0]);
+        Assert.Equal("leaves prompts[0] empty", Assert.Single(Errors(Spec("\"promptReplace\":{\"find\":\"a cat\",\"replace\":[\"a dog\",\" \"]}"))["promptReplace.replace[1]"]));
         var errors = Errors(Spec("\"promptReplace\":{\"find\":\"\",\"with\":1}"));
         Assert.Equal(["promptReplace.find", "promptReplace.replace", "promptReplace.with"], errors.Keys.Order(StringComparer.Ordinal).ToArray());
     }

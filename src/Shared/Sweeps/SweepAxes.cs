@@ -62,6 +62,9 @@ public sealed class SweepAxes
         }
     }
 
+    // Positions in Names, read by Settings; loras take 8 … 8+n-1, embeddings the last.
+    private const int ModelAt = 0, PromptAt = 1, NegativeAt = 2, SizeAt = 3, GuidanceAt = 4, StepsAt = 5, SchedulerAt = 6, ClipSkipAt = 7, LorasAt = 8;
+
     public static IEnumerable<string> Names(SweepSpec spec) =>
         [Model, Prompts, NegativePrompt, Size, GuidanceScale, Steps, Scheduler, ClipSkip, .. spec.Loras.Select(l => LoraPrefix + l.Name), Embeddings];
 
@@ -78,19 +81,19 @@ public sealed class SweepAxes
             combination /= count;
             foreach (var axis in dimensions[d]) index[axis] = value;
         }
-        var (promptIndex, variant) = prompts[index[1]];
+        var (promptIndex, variant) = prompts[index[PromptAt]];
         var prompt = spec.Prompts[promptIndex];
-        var negative = spec.NegativePromptAxis[index[2]];
+        var negative = spec.NegativePromptAxis[index[NegativeAt]];
         if (variant > 0 && spec.PromptReplace is { } sr)
         {
             prompt = prompt.Replace(sr.Find, sr.Replace[variant - 1], StringComparison.Ordinal);
             negative = negative.Replace(sr.Find, sr.Replace[variant - 1], StringComparison.Ordinal);
         }
-        var size = spec.SizeAxis[index[3]];
+        var size = spec.SizeAxis[index[SizeAt]];
         var loras = new JobLora[spec.Loras.Count];
-        for (var i = 0; i < loras.Length; i++) loras[i] = new JobLora(spec.Loras[i].Name, spec.Loras[i].Scales[index[8 + i]]);
-        return new ImageSettings(spec.ModelAxis[index[0]], prompt, negative, size.Width, size.Height, spec.GuidanceScales[index[4]],
-            spec.Steps[index[5]], spec.Schedulers[index[6]], spec.ClipSkips[index[7]], loras, [.. spec.Embeddings[index[^1]]]);
+        for (var i = 0; i < loras.Length; i++) loras[i] = new JobLora(spec.Loras[i].Name, spec.Loras[i].Scales[index[LorasAt + i]]);
+        return new ImageSettings(spec.ModelAxis[index[ModelAt]], prompt, negative, size.Width, size.Height, spec.GuidanceScales[index[GuidanceAt]],
+            spec.Steps[index[StepsAt]], spec.Schedulers[index[SchedulerAt]], spec.ClipSkips[index[ClipSkipAt]], loras, [.. spec.Embeddings[index[^1]]]);
     }
 
     // A zip group's length is that of its members (the validator rejects unequal ones; the longest is used until then).

@@ -13,6 +13,14 @@ public static partial class SweepValidator
             Each(negatives, "negativePrompt", n => n.Length > limits.MaxPromptLength ? $"is longer than {limits.MaxPromptLength} characters" : null, errors);
         if (spec.PromptReplace is { } sr && !spec.Prompts.Any(p => p.Contains(sr.Find, StringComparison.Ordinal)))
             errors.Add("promptReplace.find", $"'{sr.Find}' occurs in none of the prompts (AUTOMATIC1111 refuses this too)");
+        if (spec.PromptReplace is { } replace)
+            for (var k = 0; k < replace.Replace.Count; k++)
+            {
+                var emptied = spec.Prompts.Select((p, i) => (p, i)).FirstOrDefault(x =>
+                    x.p.Contains(replace.Find, StringComparison.Ordinal) && string.IsNullOrWhiteSpace(x.p.Replace(replace.Find, replace.Replace[k], StringComparison.Ordinal)));
+                if (emptied.p is not null)
+                    errors.Add(replace.Replace.Count == 1 ? "promptReplace.replace" : $"promptReplace.replace[{k}]", $"leaves prompts[{emptied.i}] empty");
+            }
         for (var i = 0; i < spec.Loras.Count; i++)
         {
             var scales = spec.Loras[i].Scales;
