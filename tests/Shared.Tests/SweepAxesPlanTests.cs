@@ -131,6 +131,21 @@ public sealed class SweepAxesPlanTests
     }
 
     [Fact]
+    public void Jobs_of_several_models_are_published_round_robin_and_each_exactly_once()
+    {
+        var plan = Plan("""{"model":["m1","m2","m3"],"prompts":["p","q"],"seeds":[1,2,3]}""", batchSize: 2);
+        Assert.Equal(3 * 2 * 2, plan.JobCount); // 3 models × 2 prompts × ceil(3/2) seed chunks; job indices are model-major
+        var published = plan.JobsInPublishOrder("s").ToList();
+        Assert.Equal(
+            ["m1", "m2", "m3", "m1", "m2", "m3", "m1", "m2", "m3", "m1", "m2", "m3"],
+            published.Select(j => j.Model));
+        Assert.Equal([0L, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11], published.Select(j => j.JobIndex));
+        Assert.Equal(published.Skip(5).Select(j => j.JobIndex), plan.JobsInPublishOrder("s", 5).Select(j => j.JobIndex));
+        var single = Plan("""{"model":"m","prompts":["p","q"],"seeds":[1,2,3]}""", batchSize: 2);
+        Assert.Equal(Enumerable.Range(0, 4).Select(i => (long)i), single.JobsInPublishOrder("s").Select(j => j.JobIndex));
+    }
+
+    [Fact]
     public void Adapters_and_clip_skip_change_the_image_id_and_images_without_them_keep_the_old_id()
     {
         var plain = Plan("""{"model":"m","prompts":["p"],"seeds":[1]}""").Image(0);

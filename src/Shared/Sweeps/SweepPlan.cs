@@ -95,6 +95,28 @@ public sealed class SweepPlan
             Loras: s.Loras.Length == 0 ? null : s.Loras, Embeddings: s.Embeddings.Length == 0 ? null : s.Embeddings);
     }
 
+    /// <summary>
+    /// The job published at <paramref name="position"/>. With several models (the outermost dimension), their jobs
+    /// are interleaved round-robin, so every model's workers have work from the start; with one model it is the
+    /// job index itself. A permutation of the job indices.
+    /// </summary>
+    public long JobAtPublishPosition(long position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(position, JobCount);
+        var models = PublishStripes;
+        return models == 1 ? position : position % models * (JobCount / models) + position / models;
+    }
+
+    /// <summary>Jobs in publishing order (<see cref="JobAtPublishPosition"/>) from <paramref name="fromPosition"/> on.</summary>
+    public IEnumerable<RenderJob> JobsInPublishOrder(string sweepId, long fromPosition = 0)
+    {
+        for (var p = fromPosition; p < JobCount; p++) yield return Job(sweepId, JobAtPublishPosition(p));
+    }
+
+    // The outermost dimension's values when it is the model axis (alone or zipped), else 1.
+    private long PublishStripes => axes.DimensionAxes[0].Contains(0) ? axes.AxisCounts[0] : 1;
+
     /// <summary>Jobs from <paramref name="fromJob"/> on, one at a time.</summary>
     public IEnumerable<RenderJob> Jobs(string sweepId, long fromJob = 0)
     {
