@@ -19,7 +19,7 @@ public sealed record ImageCounts(long Total, long Completed, long Failed, long R
 public sealed record SweepStatus(string Id, string Model, string State, ImageCounts Images, long Jobs, double Progress, double? EtaSeconds,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl);
 public sealed record ImageItem(long Index, string Id, string Prompt, long Seed, int Steps, double GuidanceScale, string Scheduler, string State,
-    string? Key, string? Url, string? Error);
+    string? Key, string? Url, string? Error, string? Model = null, int Width = 0, int Height = 0);
 public sealed record ImagePage(IReadOnlyList<ImageItem> Items, long Total);
 
 /// <summary>The /v1 API: sweeps, their images and live events, workers.</summary>
@@ -110,8 +110,8 @@ internal static class SweepEndpoints
                 var p = plan.Image(indices[k]);
                 var key = s == "completed" ? StorageKeys.Image(id, p.Index) : null;
                 var error = s == "failed" ? await store.GetImageErrorAsync(id, p.Index) : null;
-                items.Add(new ImageItem(p.Index, p.Id(sweep.Model), p.Prompt, p.Seed, p.Steps, p.GuidanceScale, p.Scheduler, s, key,
-                    key is null ? null : bucket.GetUrl(key, s3.UrlExpiry), error));
+                items.Add(new ImageItem(p.Index, p.Id(), p.Prompt, p.Seed, p.Steps, p.GuidanceScale, p.Scheduler, s, key,
+                    key is null ? null : bucket.GetUrl(key, s3.UrlExpiry), error, p.Model, p.Width, p.Height));
             }
         }
         var total = state switch

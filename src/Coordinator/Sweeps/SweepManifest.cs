@@ -12,29 +12,60 @@ internal static class SweepManifest
 {
     public static string Write(string id, SweepSpec spec, int batchSize, DateTimeOffset createdAt)
     {
-        JsonNode seeds = spec.Seeds.List is { } list
-            ? new JsonArray(list.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray())
-            : new JsonObject { ["start"] = spec.Seeds.Start, ["count"] = spec.Seeds.Count };
         var node = new JsonObject
         {
             ["id"] = id,
             ["batchSize"] = batchSize,
             ["createdAt"] = createdAt,
-            ["spec"] = new JsonObject
-            {
-                ["model"] = spec.Model,
-                ["prompts"] = new JsonArray(spec.Prompts.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
-                ["negativePrompt"] = spec.NegativePrompt,
-                ["seeds"] = seeds,
-                ["steps"] = new JsonArray(spec.Steps.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
-                ["guidanceScale"] = new JsonArray(spec.GuidanceScales.Select(g => (JsonNode?)JsonValue.Create(g)).ToArray()),
-                ["scheduler"] = new JsonArray(spec.Schedulers.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray()),
-                ["width"] = spec.Width,
-                ["height"] = spec.Height,
-            },
+            ["spec"] = SpecNode(spec),
+            ["axes"] = AxesNode(spec),
         };
         return node.ToJsonString(FarmJson.Options);
     }
+
+    // Every axis, in the spec's own field names, so FromNode reads back exactly the spec that was accepted.
+    private static JsonObject SpecNode(SweepSpec spec)
+    {
+        JsonNode seeds = spec.Seeds.List is { } list
+            ? Array(list)
+            : new JsonObject { ["start"] = spec.Seeds.Start, ["count"] = spec.Seeds.Count };
+        var node = new JsonObject
+        {
+            ["model"] = spec.Models is { } models ? Array(models) : spec.Model,
+            ["prompts"] = Array(spec.Prompts),
+            ["negativePrompt"] = spec.NegativePrompts is { } negatives ? Array(negatives) : spec.NegativePrompt,
+            ["seeds"] = seeds,
+            ["steps"] = Array(spec.Steps),
+            ["guidanceScale"] = Array(spec.GuidanceScales),
+            ["scheduler"] = Array(spec.Schedulers),
+            ["clipSkip"] = Array(spec.ClipSkips),
+            ["loras"] = new JsonArray(spec.Loras.Select(l => (JsonNode?)new JsonObject { ["name"] = l.Name, ["scale"] = Array(l.Scales) }).ToArray()),
+            ["embeddings"] = new JsonArray(spec.Embeddings.Select(set => (JsonNode?)Array(set)).ToArray()),
+        };
+        if (spec.Sizes is { } sizes) node["size"] = Array(sizes.Select(s => s.ToString()));
+        else
+        {
+            node["width"] = spec.Width;
+            node["height"] = spec.Height;
+        }
+        if (spec.PromptReplace is { } sr) node["promptReplace"] = new JsonObject { ["find"] = sr.Find, ["replace"] = Array(sr.Replace) };
+        if (spec.Zip.Count > 0) node["zip"] = new JsonArray(spec.Zip.Select(g => (JsonNode?)Array(g)).ToArray());
+        return node;
+    }
+
+    // The index order for readers (grids, people): axes outermost first, with their value counts and zip groups; seeds last.
+    private static JsonArray AxesNode(SweepSpec spec)
+    {
+        var axes = new SweepAxes(spec);
+        var result = new JsonArray();
+        for (var d = 0; d < axes.DimensionAxes.Count; d++)
+            foreach (var a in axes.DimensionAxes[d])
+                result.Add(new JsonObject { ["name"] = axes.AxisNames[a], ["values"] = axes.AxisCounts[a], ["dimension"] = d });
+        result.Add(new JsonObject { ["name"] = "seeds", ["values"] = spec.Seeds.Count, ["dimension"] = axes.DimensionAxes.Count });
+        return result;
+    }
+
+    private static JsonArray Array<T>(IEnumerable<T> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
 
     public static SweepPlan Read(string json)
     {

@@ -73,10 +73,11 @@ internal sealed class SweepPublisher(
             var budget = options.PublishAhead - (sweep.PublishedJobs - finishedJobs);
             if (budget <= 0) continue;
             var next = sweep.PublishedJobs;
-            foreach (var job in plan.Jobs(id, next).Take((int)Math.Min(budget, int.MaxValue)))
+            // The cursor counts jobs in publishing order (models interleaved), not job indices.
+            foreach (var job in plan.JobsInPublishOrder(id, next).Take((int)Math.Min(budget, int.MaxValue)))
             {
                 await publisher.Publish(job, cancellation);
-                next = job.JobIndex + 1;
+                next++;
             }
             await store.SetPublishedJobsAsync(id, next);
         }

@@ -43,10 +43,11 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
             }
         }
 
-        var plan = new SweepPlan(spec, options.BatchSize(spec.Model));
+        // One batch size for the whole sweep: the smallest of its models', which every one of them can take.
+        var plan = new SweepPlan(spec, spec.ModelAxis.Min(options.BatchSize));
         await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, DateTimeOffset.UtcNow)), "application/json", cancellation);
         plans[id] = plan;
-        await store.CreateSweepAsync(id, spec.Model, plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow);
+        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow);
         signal.Wake();
         return new SubmitResult.Accepted(id, plan.ImageCount, plan.JobCount);
     }

@@ -31,9 +31,11 @@ internal sealed class ResultWriter(IObjectStore bucket)
             await bucket.PutAsync(key, PngEncoder.EncodeToBytes(image.Image, image.Metadata.ToPngText()), "image/png", cancellation);
             var m = image.Metadata;
             var record = new ImageRecord(job.SweepId, index,
-                ImageIds.For(job.Model, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale, job.Scheduler, job.Width, job.Height),
+                ImageIds.For(job.Model, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale, job.Scheduler, job.Width, job.Height,
+                    job.ClipSkip, job.Loras, job.Embeddings),
                 key, job.Model, m.ModelHash ?? "", m.EngineVersion, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale,
-                job.Scheduler, image.Image.Width, image.Image.Height, job.JobIndex, worker, renderSeconds, DateTimeOffset.UtcNow);
+                job.Scheduler, image.Image.Width, image.Image.Height, job.JobIndex, worker, renderSeconds, DateTimeOffset.UtcNow,
+                job.ClipSkip, job.Loras, job.Embeddings);
             await bucket.PutAsync(StorageKeys.ImageRecord(job.SweepId, index), Encoding.UTF8.GetBytes(FarmJson.Serialize(record)), "application/json", cancellation);
         }
     }

@@ -58,4 +58,7 @@ public sealed record ImageRecord(
     long JobIndex,
     string Worker,
     double RenderSeconds,
-    DateTimeOffset CompletedAt);
+    DateTimeOffset CompletedAt,
+    int ClipSkip = 0,
+    JobLora[]? Loras = null,
+    string[]? Embeddings = null);

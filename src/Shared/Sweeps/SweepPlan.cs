@@ -5,35 +5,48 @@ using Farm.Shared.Contracts;
 namespace Farm.Shared.Sweeps;
 
 /// <summary>The parameters of one image of a sweep.</summary>
-public sealed record ImageParams(long Index, string Prompt, string NegativePrompt, long Seed, int Steps, double GuidanceScale, string Scheduler, int Width, int Height)
+public sealed record ImageParams(long Index, string Prompt, string NegativePrompt, long Seed, int Steps, double GuidanceScale, string Scheduler, int Width, int Height,
+    string Model = "", int ClipSkip = 0, JobLora[]? Loras = null, string[]? Embeddings = null)
 {
     /// <summary>
     /// Depends only on what is rendered (model and parameters), so the same image has the same id in
     /// any sweep: 16 hex digits of a SHA-256.
     /// </summary>
-    public string Id(string model) => ImageIds.For(model, Prompt, NegativePrompt, Seed, Steps, GuidanceScale, Scheduler, Width, Height);
+    public string Id(string model) => ImageIds.For(model, Prompt, NegativePrompt, Seed, Steps, GuidanceScale, Scheduler, Width, Height, ClipSkip, Loras, Embeddings);
+
+    /// <summary>The id with this image's own model.</summary>
+    public string Id() => Id(Model);
 }
 
 public static class ImageIds
 {
-    public static string For(string model, string prompt, string negative, long seed, int steps, double guidance, string scheduler, int width, int height)
+    /// <summary>Clip skip, LoRAs and embeddings enter the hash only when set, so images without them keep their earlier ids.</summary>
+    public static string For(string model, string prompt, string negative, long seed, int steps, double guidance, string scheduler, int width, int height,
+        int clipSkip = 0, IReadOnlyList<JobLora>? loras = null, IReadOnlyList<string>? embeddings = null)
     {
-        var text = string.Join('\u001f', model, prompt, negative, seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            steps.ToString(System.Globalization.CultureInfo.InvariantCulture), guidance.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-            scheduler, width.ToString(System.Globalization.CultureInfo.InvariantCulture), height.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var parts = new List<string>
+        {
+            model, prompt, negative, seed.ToString(inv), steps.ToString(inv), guidance.ToString("R", inv), scheduler, width.ToString(inv), height.ToString(inv),
+        };
+        if (clipSkip != 0) parts.Add("clipSkip=" + clipSkip.ToString(inv));
+        foreach (var lora in loras ?? []) parts.Add($"lora={lora.Name}:{lora.Scale.ToString("R", inv)}");
+        foreach (var embedding in embeddings ?? []) parts.Add("embedding=" + embedding);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u001f', parts))))[..16];
     }
 }
 
 /// <summary>
 /// A sweep's images and jobs, computed on demand: nothing proportional to the sweep's size is held.
-/// Image index order (stable, documented): prompt, then guidance scale, steps, scheduler, and seed innermost,
-/// so the seeds of one parameter combination are consecutive and a job is a run of consecutive indices.
-/// Job order: combination-major, then seed chunks of up to <see cref="BatchSize"/>.
+/// Image index order (stable, documented in the README): the combinations of <see cref="SweepAxes"/> in its order
+/// (model outermost; prompts, negativePrompt, size, guidanceScale, steps, scheduler, clipSkip, loras, embeddings),
+/// and seed innermost, so the seeds of one parameter combination are consecutive and a job is a run of consecutive
+/// indices. Job order: combination-major, then seed chunks of up to <see cref="BatchSize"/>.
 /// </summary>
 public sealed class SweepPlan
 {
     private readonly SweepSpec spec;
+    private readonly SweepAxes axes;
     private readonly long seedCount;
     private readonly long chunksPerCombination;
 
@@ -41,12 +54,13 @@ public sealed class SweepPlan
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         this.spec = spec;
+        axes = new SweepAxes(spec);
         BatchSize = batchSize;
         seedCount = spec.Seeds.Count;
         chunksPerCombination = (seedCount + batchSize - 1) / batchSize;
-        Combinations = (long)spec.Prompts.Count * spec.GuidanceScales.Count * spec.Steps.Count * spec.Schedulers.Count;
-        ImageCount = Combinations * seedCount;
-        JobCount = Combinations * chunksPerCombination;
+        Combinations = axes.Combinations;
+        ImageCount = checked(Combinations * seedCount);
+        JobCount = checked(Combinations * chunksPerCombination);
     }
 
     public int BatchSize { get; }
@@ -54,14 +68,15 @@ public sealed class SweepPlan
     public long ImageCount { get; }
     public long JobCount { get; }
     public SweepSpec Spec => spec;
+    public SweepAxes Axes => axes;
 
     public ImageParams Image(long index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, ImageCount);
-        var combination = index / seedCount;
-        var (prompt, guidance, steps, scheduler) = Combination(combination);
-        return new ImageParams(index, prompt, spec.NegativePrompt, spec.Seeds[index % seedCount], steps, guidance, scheduler, spec.Width, spec.Height);
+        var s = axes.Settings(index / seedCount);
+        return new ImageParams(index, s.Prompt, s.NegativePrompt, spec.Seeds[index % seedCount], s.Steps, s.GuidanceScale, s.Scheduler, s.Width, s.Height,
+            s.Model, s.ClipSkip, s.Loras, s.Embeddings);
     }
 
     public RenderJob Job(string sweepId, long jobIndex)
@@ -74,25 +89,37 @@ public sealed class SweepPlan
         var count = (int)Math.Min(BatchSize, seedCount - firstSeed);
         var seeds = new long[count];
         for (var i = 0; i < count; i++) seeds[i] = spec.Seeds[firstSeed + i];
-        var (prompt, guidance, steps, scheduler) = Combination(combination);
-        return new RenderJob(sweepId, jobIndex, spec.Model, prompt, spec.NegativePrompt, steps, guidance, scheduler,
-            spec.Width, spec.Height, combination * seedCount + firstSeed, seeds);
+        var s = axes.Settings(combination);
+        return new RenderJob(sweepId, jobIndex, s.Model, s.Prompt, s.NegativePrompt, s.Steps, s.GuidanceScale, s.Scheduler,
+            s.Width, s.Height, combination * seedCount + firstSeed, seeds, ClipSkip: s.ClipSkip,
+            Loras: s.Loras.Length == 0 ? null : s.Loras, Embeddings: s.Embeddings.Length == 0 ? null : s.Embeddings);
     }
+
+    /// <summary>
+    /// The job published at <paramref name="position"/>. With several models (the outermost dimension), their jobs
+    /// are interleaved round-robin, so every model's workers have work from the start; with one model it is the
+    /// job index itself. A permutation of the job indices.
+    /// </summary>
+    public long JobAtPublishPosition(long position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(position, JobCount);
+        var models = PublishStripes;
+        return models == 1 ? position : position % models * (JobCount / models) + position / models;
+    }
+
+    /// <summary>Jobs in publishing order (<see cref="JobAtPublishPosition"/>) from <paramref name="fromPosition"/> on.</summary>
+    public IEnumerable<RenderJob> JobsInPublishOrder(string sweepId, long fromPosition = 0)
+    {
+        for (var p = fromPosition; p < JobCount; p++) yield return Job(sweepId, JobAtPublishPosition(p));
+    }
+
+    // The outermost dimension's values when it is the model axis (alone or zipped), else 1.
+    private long PublishStripes => axes.DimensionAxes[0].Contains(0) ? axes.AxisCounts[0] : 1;
 
     /// <summary>Jobs from <paramref name="fromJob"/> on, one at a time.</summary>
     public IEnumerable<RenderJob> Jobs(string sweepId, long fromJob = 0)
     {
         for (var j = fromJob; j < JobCount; j++) yield return Job(sweepId, j);
-    }
-
-    private (string Prompt, double Guidance, int Steps, string Scheduler) Combination(long combination)
-    {
-        var scheduler = spec.Schedulers[(int)(combination % spec.Schedulers.Count)];
-        combination /= spec.Schedulers.Count;
-        var steps = spec.Steps[(int)(combination % spec.Steps.Count)];
-        combination /= spec.Steps.Count;
-        var guidance = spec.GuidanceScales[(int)(combination % spec.GuidanceScales.Count)];
-        combination /= spec.GuidanceScales.Count;
-        return (spec.Prompts[(int)combination], guidance, steps, scheduler);
     }
 }

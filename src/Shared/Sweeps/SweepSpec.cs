@@ -1,8 +1,9 @@
 namespace Farm.Shared.Sweeps;
 
 /// <summary>
-/// A parsed sweep: prompts × guidance scales × step counts × schedulers × seeds. Single values are
-/// one-element axes. Parsing (<see cref="SweepSpecParser"/>) checks shapes and types; limits that depend
+/// A parsed sweep: models × prompts (with Prompt S/R) × negative prompts × sizes × guidance scales × step counts ×
+/// schedulers × clip skips × LoRA scales × embedding sets × seeds, minus what <see cref="Zip"/> pairs up (see
+/// <see cref="SweepAxes"/> for the order). Single values are one-element axes. Parsing (<see cref="SweepSpecParser"/>) checks shapes and types; limits that depend
 /// on the deployment (sizes, sweep size, models) are checked by <see cref="SweepValidator"/>.
 /// </summary>
 public sealed record SweepSpec
@@ -16,7 +17,42 @@ public sealed record SweepSpec
     public IReadOnlyList<string> Schedulers { get; init; } = ["euler-a"];
     public int Width { get; init; } = 512;
     public int Height { get; init; } = 512;
+
+    /// <summary>The <c>model</c> axis when the spec lists several; <see cref="Model"/> is then its first.</summary>
+    public IReadOnlyList<string>? Models { get; init; }
+    /// <summary>The <c>negativePrompt</c> axis when the spec lists several; <see cref="NegativePrompt"/> is then its first.</summary>
+    public IReadOnlyList<string>? NegativePrompts { get; init; }
+    /// <summary>The <c>size</c> axis; when absent, the one size <see cref="Width"/> × <see cref="Height"/>.</summary>
+    public IReadOnlyList<ImageSize>? Sizes { get; init; }
+    public IReadOnlyList<int> ClipSkips { get; init; } = [0];
+    public PromptReplace? PromptReplace { get; init; }
+    /// <summary>LoRAs attached to every image; one with several scales is an axis (<c>loras.NAME</c>).</summary>
+    public IReadOnlyList<LoraAxis> Loras { get; init; } = [];
+    /// <summary>Sets of embeddings to load: one set for every image, or several sets as an axis.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Embeddings { get; init; } = [[]];
+    /// <summary>Groups of axis names whose values pair up (the i-th of each together) instead of multiplying.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Zip { get; init; } = [];
+
+    public IReadOnlyList<string> ModelAxis => Models ?? [Model];
+    public IReadOnlyList<string> NegativePromptAxis => NegativePrompts ?? [NegativePrompt];
+    public IReadOnlyList<ImageSize> SizeAxis => Sizes ?? [new ImageSize(Width, Height)];
 }
+
+/// <summary>An image size, written <c>"WxH"</c> in a spec.</summary>
+public sealed record ImageSize(int Width, int Height)
+{
+    public override string ToString() => $"{Width}x{Height}";
+}
+
+/// <summary>
+/// AUTOMATIC1111's Prompt S/R: each prompt containing <see cref="Find"/> is rendered as written and once per
+/// replacement, with every occurrence replaced (in the negative prompt too, as A1111 does). Prompts without it
+/// are rendered once.
+/// </summary>
+public sealed record PromptReplace(string Find, IReadOnlyList<string> Replace);
+
+/// <summary>A LoRA by name with its scales: one scale attaches it to every image, several make an axis.</summary>
+public sealed record LoraAxis(string Name, IReadOnlyList<double> Scales);
 
 /// <summary>Seeds as an explicit list or as a range <c>start .. start+count-1</c> (never materialised).</summary>
 public sealed record SeedAxis

@@ -11,10 +11,10 @@ namespace Farm.Shared.Sweeps;
 /// (keyed by its path, e.g. <c>prompts[1]</c>) instead of stopping at the first.
 /// YAML is read into the same tree as JSON, so both formats accept exactly the same documents.
 /// </summary>
-public static class SweepSpecParser
+public static partial class SweepSpecParser
 {
     private static readonly string[] KnownFields =
-        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height"];
+        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields];
 
     public static SweepParseResult Parse(string text)
     {
@@ -58,24 +58,18 @@ public static class SweepSpecParser
         foreach (var (name, _) in obj)
             if (!KnownFields.Contains(name)) errors.Add(name, $"unknown field (known: {string.Join(", ", KnownFields)})");
 
-        var model = obj["model"] is JsonValue m && m.TryGetValue<string>(out var ms) ? ms.Trim() : null;
-        if (obj["model"] is null) errors.Add("model", "is required");
-        else if (string.IsNullOrEmpty(model)) errors.Add("model", "must be a non-empty string");
+        var (model, models) = ModelAxis(obj, errors);
 
         var prompts = StringList(obj, "prompts", errors, required: true, allowEmptyItems: true);
         if (obj["prompts"] is JsonArray { Count: 0 }) errors.Add("prompts", "must hold at least one prompt");
-        var negative = obj["negativePrompt"] switch
-        {
-            null => "",
-            JsonValue v when v.TryGetValue<string>(out var s) => s,
-            _ => Error<string>(errors, "negativePrompt", "must be a string", ""),
-        };
+        var (negative, negatives) = NegativePromptAxis(obj, errors);
         var seeds = Seeds(obj["seeds"], errors);
         var steps = IntList(obj, "steps", errors) ?? [20];
         var guidance = DoubleList(obj, "guidanceScale", errors) ?? [7.5];
         var schedulers = StringList(obj, "scheduler", errors, required: false, allowEmptyItems: false) ?? ["euler-a"];
         var width = Int(obj, "width", errors) ?? 512;
         var height = Int(obj, "height", errors) ?? 512;
+        var axes = ParseAxisFields(obj, errors);
 
         if (errors.Count > 0) return new SweepParseResult(null, errors);
         return new SweepParseResult(new SweepSpec
@@ -89,6 +83,14 @@ public static class SweepSpecParser
             Schedulers = schedulers,
             Width = width,
             Height = height,
+            Models = models,
+            NegativePrompts = negatives,
+            Sizes = axes.Sizes,
+            ClipSkips = axes.ClipSkips,
+            PromptReplace = axes.PromptReplace,
+            Loras = axes.Loras,
+            Embeddings = axes.Embeddings,
+            Zip = axes.Zip,
         }, errors);
     }
 

@@ -9,22 +9,28 @@ public sealed record SweepLimits
     public double MaxGuidanceScale { get; init; } = 50;
     public long MaxImages { get; init; } = 10_000_000;
     public int MaxPromptLength { get; init; } = 2000;
+    public int MaxClipSkip { get; init; } = 11;
+    public double MaxLoraScale { get; init; } = 10;
 }
 
 /// <summary>Checks a parsed spec against the limits and the models workers have announced.</summary>
-public static class SweepValidator
+public static partial class SweepValidator
 {
     public static SweepErrors Validate(SweepSpec spec, SweepLimits limits, Func<string, bool> modelIsServed)
     {
         var errors = new SweepErrors();
-        if (!modelIsServed(spec.Model)) errors.Add("model", $"no worker serves model '{spec.Model}'");
+        Each(spec.ModelAxis, "model", m => modelIsServed(m) ? null : $"no worker serves model '{m}'", errors);
         for (var i = 0; i < spec.Prompts.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(spec.Prompts[i])) errors.Add($"prompts[{i}]", "must not be empty");
             else if (spec.Prompts[i].Length > limits.MaxPromptLength) errors.Add($"prompts[{i}]", $"is longer than {limits.MaxPromptLength} characters");
         }
-        Size("width", spec.Width, limits.MaxWidth, errors);
-        Size("height", spec.Height, limits.MaxHeight, errors);
+        if (spec.Sizes is null)
+        {
+            Size("width", spec.Width, limits.MaxWidth, errors);
+            Size("height", spec.Height, limits.MaxHeight, errors);
+        }
+        ValidateAxes(spec, limits, errors);
         Each(spec.Steps, "steps", s => s <= 0 ? "must be ≥ 1" : s > limits.MaxSteps ? $"must be ≤ {limits.MaxSteps}" : null, errors);
         Each(spec.GuidanceScales, "guidanceScale", g => g < 0 ? "must be ≥ 0" : g > limits.MaxGuidanceScale ? $"must be ≤ {limits.MaxGuidanceScale}" : null, errors);
         Each(spec.Schedulers, "scheduler", s => SchedulerNames.IsKnown(s) ? null : $"unknown scheduler '{s}' (known: {string.Join(", ", SchedulerNames.All)})", errors);
@@ -38,7 +44,7 @@ public static class SweepValidator
     {
         try
         {
-            return checked(spec.Prompts.Count * (long)spec.GuidanceScales.Count * spec.Steps.Count * spec.Schedulers.Count * spec.Seeds.Count);
+            return checked(new SweepAxes(spec).Combinations * spec.Seeds.Count);
         }
         catch (OverflowException)
         {
@@ -48,10 +54,11 @@ public static class SweepValidator
 
     private static void Size(string field, int value, int max, SweepErrors errors)
     {
-        if (value <= 0) errors.Add(field, "must be ≥ 8");
-        else if (value % 8 != 0) errors.Add(field, $"must be a multiple of 8 (got {value})");
-        else if (value > max) errors.Add(field, $"must be ≤ {max} (got {value})");
+        if (SizeProblem(value, max) is { } problem) errors.Add(field, problem);
     }
+
+    private static string? SizeProblem(int value, int max) =>
+        value <= 0 ? "must be ≥ 8" : value % 8 != 0 ? $"must be a multiple of 8 (got {value})" : value > max ? $"must be ≤ {max} (got {value})" : null;
 
     private static void Each<T>(IReadOnlyList<T> values, string field, Func<T, string?> check, SweepErrors errors)
     {

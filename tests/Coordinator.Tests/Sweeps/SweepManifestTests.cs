@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using Farm.Coordinator.Sweeps;
+using Farm.Shared.Sweeps;
+using Xunit;
+
+namespace Farm.Coordinator.Tests.Sweeps;
+
+/// <summary>
+/// The manifest is what a restarted coordinator rebuilds a sweep from: every axis must survive it, or the jobs
+/// published after a restart would differ from those before.
+/// </summary>
+public sealed class SweepManifestTests
+{
+    private const string EveryAxis = """
+        {"model":["m1","m2"],"prompts":["a cat","a tree"],"negativePrompt":["","blurry cat"],"size":["64x64","128x64"],
+         "guidanceScale":[5,7],"steps":[4,8],"scheduler":["ddim","euler"],"clipSkip":[0,2],
+         "promptReplace":{"find":"cat","replace":["dog",""]},"loras":[{"name":"style","scale":[0,0.5]},{"name":"detail","scale":0.8}],
+         "embeddings":[[],["e1","e2"]],"zip":[["steps","scheduler"]],"seeds":{"start":7,"count":3}}
+        """;
+
+    [Fact]
+    public void A_plan_rebuilt_from_the_manifest_has_the_same_images_and_jobs_for_every_axis()
+    {
+        var parsed = SweepSpecParser.Parse(EveryAxis);
+        Assert.True(parsed.IsValid, parsed.Errors.ToString());
+        var original = new SweepPlan(parsed.Spec!, batchSize: 2);
+        var manifest = SweepManifest.Write("sw-1", parsed.Spec!, 2, DateTimeOffset.UnixEpoch);
+        var rebuilt = SweepManifest.Read(manifest);
+
+        // 2 models × (3 + 1 prompts) × 2 negatives × 2 sizes × 2 guidance × 2 (zipped steps/scheduler) × 2 clip skips × 2 scales × 2 sets × 3 seeds.
+        Assert.Equal(2L * 4 * 2 * 2 * 2 * 2 * 2 * 2 * 2 * 3, original.ImageCount);
+        Assert.Equal((original.ImageCount, original.JobCount, 2), (rebuilt.ImageCount, rebuilt.JobCount, rebuilt.BatchSize));
+        for (long i = 0; i < original.ImageCount; i++)
+        {
+            var (a, b) = (original.Image(i), rebuilt.Image(i));
+            Assert.Equal(a.Id(), b.Id());
+            Assert.Equal((a.Model, a.Prompt, a.NegativePrompt, a.Width, a.Height, a.ClipSkip), (b.Model, b.Prompt, b.NegativePrompt, b.Width, b.Height, b.ClipSkip));
+            Assert.Equal(a.Loras, b.Loras);
+            Assert.Equal(a.Embeddings, b.Embeddings);
+        }
+    }
+
+    [Fact]
+    public void The_manifest_lists_the_axes_in_index_order_with_their_counts_and_zip_dimensions()
+    {
+        var spec = SweepSpecParser.Parse(EveryAxis).Spec!;
+        var axes = JsonNode.Parse(SweepManifest.Write("sw-1", spec, 2, DateTimeOffset.UnixEpoch))!["axes"]!.AsArray()
+            .Select(a => $"{a!["name"]}:{a["values"]}:{a["dimension"]}").ToArray();
+        Assert.Equal(
+        [
+            "model:2:0", "prompts:4:1", "negativePrompt:2:2", "size:2:3", "guidanceScale:2:4", "steps:2:5", "scheduler:2:5", "clipSkip:2:6",
+            "loras.style:2:7", "loras.detail:1:8", "embeddings:2:9", "seeds:3:10",
+        ], axes);
+    }
+}
