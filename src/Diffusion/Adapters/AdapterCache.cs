@@ -41,7 +41,7 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
                 var loraActivations = loraReferences.Select(r => new LoraActivation(Lora(r.Path), r.Scale)).ToList();
                 appliedLoras = loraActivations.Count == 0 ? AppliedLoras.None : AppliedLoras.Apply(loraActivations, targets.LoraModels, loraScale);
                 activations = embeddingReferences.Select(r => new EmbeddingActivation(Embedding(r.Path), r.Token)).ToList();
-                loraRecords = loraReferences.Select(r => new LoraMetadata(Stem(r.Path), r.Scale, Sha256(r.Path))).ToList();
+                loraRecords = loraReferences.Select(r => new LoraMetadata(r.Name ?? Stem(r.Path), r.Scale, Sha256(r.Path))).ToList();
                 embeddingRecords = embeddingReferences.Select(r => new EmbeddingMetadata(r.Token ?? Stem(r.Path), Stem(r.Path), Sha256(r.Path))).ToList();
             }
             foreach (var encoder in targets.TextEncoders)
@@ -131,6 +131,7 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
         public static FileIdentity Of(string path)
         {
             var info = new FileInfo(System.IO.Path.GetFullPath(path));
+            if (info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target; // a link's own size is its target's name
             if (!info.Exists) throw new FileNotFoundException($"adapter file not found: {path}", path);
             return new FileIdentity(info.FullName, info.Length, info.LastWriteTimeUtc);
         }

@@ -53,8 +53,11 @@ public sealed record RenderRequest
     public IReadOnlyList<EmbeddingReference> Embeddings { get; init; } = [];
 }
 
-/// <summary>A LoRA file (kohya/A1111 or diffusers format) and its strength (diffusers' <c>cross_attention_kwargs["scale"]</c>).</summary>
-public sealed record LoraReference(string Path, double Scale = 1.0);
+/// <summary>
+/// A LoRA file (kohya/A1111 or diffusers format) and its strength (diffusers' <c>cross_attention_kwargs["scale"]</c>);
+/// <paramref name="Name"/> is what the image metadata calls it (the file stem unless given).
+/// </summary>
+public sealed record LoraReference(string Path, double Scale = 1.0, string? Name = null);
 
 /// <summary>A textual-inversion file (A1111 .pt/.safetensors, diffusers learned_embeds); the token is the file stem unless given.</summary>
 public sealed record EmbeddingReference(string Path, string? Token = null);

@@ -43,10 +43,16 @@ internal sealed unsafe class SafetensorsFile : IDisposable
 
     public static SafetensorsFile Open(string path)
     {
-        var length = new FileInfo(path).Length; // throws FileNotFoundException with the path
-        if (length < 8) throw Invalid(path, $"file is {length} bytes, shorter than the 8-byte header length");
+        // Sized by the opened file, never by the path: a symbolic link's own length is that of its target's name.
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); // FileNotFoundException names the path
+        var length = stream.Length;
+        if (length < 8)
+        {
+            stream.Dispose();
+            throw Invalid(path, $"file is {length} bytes, shorter than the 8-byte header length");
+        }
 
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
         MemoryMappedViewAccessor? view = null;
         var acquired = false;
         try

@@ -18,7 +18,7 @@ internal sealed class AdapterLibrary(string modelsDirectory)
     public string EmbeddingsDirectory { get; } = Path.Combine(modelsDirectory, "embeddings");
 
     public IReadOnlyList<LoraReference> Loras(IEnumerable<JobLora>? loras) =>
-        (loras ?? []).Select(l => new LoraReference(LoraPath(l.Name), l.Scale)).ToList();
+        (loras ?? []).Select(l => new LoraReference(LoraPath(l.Name), l.Scale, l.Name)).ToList();
 
     public IReadOnlyList<EmbeddingReference> Embeddings(IEnumerable<string>? names) =>
         (names ?? []).Select(n => new EmbeddingReference(EmbeddingPath(n), n)).ToList();
@@ -27,9 +27,9 @@ internal sealed class AdapterLibrary(string modelsDirectory)
     {
         RequirePlainName(name, "LoRA");
         var file = Path.Combine(LorasDirectory, name + ".safetensors");
-        if (File.Exists(file)) return Resolved(file);
+        if (File.Exists(file)) return file;
         var diffusers = Path.Combine(LorasDirectory, name, "pytorch_lora_weights.safetensors");
-        if (File.Exists(diffusers)) return Resolved(diffusers);
+        if (File.Exists(diffusers)) return diffusers;
         throw new RenderRejectedException($"LoRA '{name}' is not on this worker (looked for {file})");
     }
 
@@ -39,14 +39,10 @@ internal sealed class AdapterLibrary(string modelsDirectory)
         foreach (var extension in EmbeddingExtensions)
         {
             var file = Path.Combine(EmbeddingsDirectory, name + extension);
-            if (File.Exists(file)) return Resolved(file);
+            if (File.Exists(file)) return file;
         }
         throw new RenderRejectedException($"embedding '{name}' is not on this worker (looked for {Path.Combine(EmbeddingsDirectory, name)}.safetensors/.pt/.bin)");
     }
-
-    // A symbolic link (adapters are often linked in from a shared folder) is followed to its file: the engine sizes
-    // what it reads by the path it is given, and a link's own size is that of its target's name.
-    private static string Resolved(string file) => new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? file;
 
     // A name is a file stem: no path separators or parent references, so a job cannot reach outside the folder.
     private static void RequirePlainName(string name, string what)

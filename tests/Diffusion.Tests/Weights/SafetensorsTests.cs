@@ -40,6 +40,18 @@ public sealed class SafetensorsTests : IDisposable
     }
 
     [SkippableFact]
+    public void A_symbolic_link_opens_as_the_file_it_points_to()
+    {
+        var target = Path.Combine(Fixtures.ModelDir, "unet/diffusion_pytorch_model.safetensors");
+        var link = Path.Combine(dir, "linked.safetensors");
+        File.CreateSymbolicLink(link, target);
+        using var file = SafetensorsFile.Open(link);
+        Assert.Equal(new FileInfo(target).Length, file.FileLength);
+        using var original = SafetensorsFile.Open(target);
+        Assert.Equal(original.Tensors.Select(t => t.Name), file.Tensors.Select(t => t.Name));
+    }
+
+    [SkippableFact]
     public void Released_pages_read_back_unchanged_from_the_file()
     {
         var path = Path.Combine(Fixtures.ModelDir, "unet/diffusion_pytorch_model.safetensors");
