@@ -44,8 +44,12 @@ internal sealed class AdapterCache(int maxLoraFiles = 8, int maxEmbeddingFiles =
                 loraRecords = loraReferences.Select(r => new LoraMetadata(r.Name ?? Stem(r.Path), r.Scale, Sha256(r.Path))).ToList();
                 embeddingRecords = embeddingReferences.Select(r => new EmbeddingMetadata(r.Token ?? Stem(r.Path), Stem(r.Path), Sha256(r.Path))).ToList();
             }
-            foreach (var encoder in targets.TextEncoders)
-                appliedEmbeddings.Add(AppliedEmbeddings.Apply(activations, encoder.Model, encoder.Tokenizer));
+            var encoders = targets.TextEncoders;
+            for (var i = 0; i < encoders.Count; i++)
+            {
+                var forEncoder = activations.Select(a => a with { Embedding = a.Embedding.ForEncoder(i, encoders.Count) }).ToList();
+                appliedEmbeddings.Add(AppliedEmbeddings.Apply(forEncoder, encoders[i].Model, encoders[i].Tokenizer));
+            }
             return new AdapterScope(appliedLoras, appliedEmbeddings, loraRecords, embeddingRecords);
         }
         catch

@@ -15,6 +15,24 @@ internal sealed record TextualInversionEmbedding(string Path, string Format, str
     /// <summary>The A1111 tensor name of an embedding stored as safetensors.</summary>
     public const string A1111Key = "emb_params";
 
+    /// <summary>An SDXL embedding's tensors, one per text encoder in diffusers' order (CLIP ViT-L, then OpenCLIP bigG).</summary>
+    private static readonly string[] SdxlKeys = ["clip_l", "clip_g"];
+
+    /// <summary>
+    /// An SDXL file's embedding per text encoder (<c>clip_l</c> for text_encoder, <c>clip_g</c> for text_encoder_2, as
+    /// diffusers loads them); null for a single-tensor file, whose vectors go to every text encoder.
+    /// </summary>
+    public IReadOnlyList<TextualInversionEmbedding>? PerEncoder { get; init; }
+
+    /// <summary>The vectors for text encoder <paramref name="index"/> of a model with <paramref name="encoderCount"/> of them.</summary>
+    public TextualInversionEmbedding ForEncoder(int index, int encoderCount)
+    {
+        if (PerEncoder is null) return this;
+        if (PerEncoder.Count != encoderCount)
+            throw new InvalidDataException($"{Path}: an SDXL embedding (clip_l, clip_g) needs a model with two text encoders; this one has {encoderCount}");
+        return PerEncoder[index];
+    }
+
     /// <summary>Loads an A1111 <c>.safetensors</c> (<c>emb_params</c> [n, H]) or a diffusers <c>learned_embeds</c> file (one key = the token, [H] or [n, H]).</summary>
     public static TextualInversionEmbedding Load(string path)
     {
@@ -28,16 +46,28 @@ internal sealed record TextualInversionEmbedding(string Path, string Format, str
     private static TextualInversionEmbedding LoadSafetensors(string path)
     {
         using var file = SafetensorsFile.Open(path);
+        if (file.Tensors.Count == SdxlKeys.Length && SdxlKeys.All(file.Contains)) return LoadSdxl(path, file);
         if (file.Tensors.Count != 1)
         {
             var names = string.Join(", ", file.Tensors.Select(t => t.Name).Take(5));
-            var hint = file.Contains("clip_l") || file.Contains("clip_g") ? " (an SDXL embedding with clip_l / clip_g is not supported yet)" : "";
-            throw new InvalidDataException($"{path}: a textual-inversion file holds one tensor, this one has {file.Tensors.Count} ({names}){hint}");
+            throw new InvalidDataException($"{path}: a textual-inversion file holds one tensor (or SDXL's clip_l and clip_g), this one has {file.Tensors.Count} ({names})");
         }
         var name = file.Tensors[0].Name;
         using var raw = SafetensorsWeights.ReadRaw(file, name);
         var format = name == A1111Key ? "a1111_safetensors" : "diffusers";
         return FromTensor(path, format, name == A1111Key ? null : name, raw, $"'{name}'");
+    }
+
+    private static TextualInversionEmbedding LoadSdxl(string path, SafetensorsFile file)
+    {
+        var parts = SdxlKeys.Select(key =>
+        {
+            using var raw = SafetensorsWeights.ReadRaw(file, key);
+            return FromTensor(path, "sdxl_safetensors", null, raw, $"'{key}'");
+        }).ToList();
+        if (parts[0].VectorCount != parts[1].VectorCount)
+            throw new InvalidDataException($"{path}: clip_l has {parts[0].VectorCount} vectors but clip_g has {parts[1].VectorCount}; they must match");
+        return parts[0] with { PerEncoder = parts };
     }
 
     /// <summary>
