@@ -64,4 +64,14 @@ public class RenderModelFormatTests : IDisposable
         Assert.Contains("another model family", error);
         Assert.Single(error.Trim().Split('\n'));
     }
+
+    [SkippableFact]
+    public async Task An_embedding_of_another_width_is_one_line_naming_both_widths_and_exit_code_2()
+    {
+        var (code, error) = await Cli.Run("render", "--model", Fixtures.Model(Fixtures.SdxlTiny), "--prompt", "a <emb1>", "--steps", "1",
+            "--embedding", Fixtures.PathIn(Fixtures.Adapters, "files", "emb1.a1111.pt") + ":<emb1>", "--out", Path.Combine(folder, "x.png"));
+        Assert.Equal(2, code);
+        Assert.Matches("embedding vectors are [0-9]+ wide but the text encoder's hidden size is [0-9]+", error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
 }
