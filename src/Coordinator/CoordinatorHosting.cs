@@ -10,11 +10,15 @@ namespace Farm.Coordinator;
 /// <summary>Adds the coordinator's services and maps its endpoints; the bus, bucket and progress store are the host's choice.</summary>
 public static class CoordinatorHosting
 {
+    /// <summary>How long a stopping coordinator lets requests in flight finish; with the bounded disposal it exits within 10 s.</summary>
+    public static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(7);
+
     public static IServiceCollection AddFarmCoordinator(this IServiceCollection services, CoordinatorOptions options, S3Options? s3 = null)
     {
         var problems = options.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException("invalid coordinator settings: " + string.Join("; ", problems));
         services.AddSingleton(options);
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = StopBudget);
         services.AddSingleton(s3 ?? new S3Options());
         services.AddSingleton<SweepPublisherSignal>();
         services.AddSingleton<KnownModels>();
@@ -27,6 +31,7 @@ public static class CoordinatorHosting
 
     public static WebApplication MapFarmCoordinator(this WebApplication app)
     {
+        app.UseShutdownGate(app.Lifetime);
         app.MapOpenApi();
         app.MapSweepApi();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");

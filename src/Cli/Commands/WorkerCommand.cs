@@ -1,5 +1,6 @@
 using Farm.GpuWorker;
 using Farm.GpuWorker.Progress;
+using Farm.Infrastructure.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Farm.Cli.Commands;
@@ -22,19 +23,12 @@ internal static class WorkerCommand
         if (options.Device is not ("cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
 
-        using var host = await FarmHosting.BuildWorkerAsync(options, null, cancellation);
+        var host = await FarmHosting.BuildWorkerAsync(options, null, cancellation);
         await host.StartAsync(cancellation);
         host.Services.GetRequiredService<HeartbeatService>().Beat();
         var slots = host.Services.GetRequiredService<Farm.GpuWorker.Rendering.WorkerSlots>();
         Console.WriteLine($"worker {options.WorkerId} serving {string.Join(", ", slots.Models)} on {options.Device} ({options.Slots} pipeline(s))");
-        try
-        {
-            await Task.Delay(Timeout.Infinite, cancellation);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        await host.StopAsync(CancellationToken.None);
+        await GracefulStop.RunUntilStoppedAsync(host, WorkerHosting.StopBudget(options), cancellation);
         return 0;
     }
 }

@@ -194,6 +194,8 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
     public async Task HeartbeatAsync(WorkerHeartbeat heartbeat) =>
         await Db.HashSetAsync(keys.Workers, heartbeat.WorkerId, FarmJson.Serialize(heartbeat));
 
+    public Task RemoveWorkerAsync(string workerId) => Db.HashDeleteAsync(keys.Workers, workerId);
+
     public async Task<IReadOnlyList<WorkerHeartbeat>> ListWorkersAsync(TimeSpan maxAge)
     {
         var now = DateTimeOffset.UtcNow;

@@ -61,6 +61,9 @@ internal sealed class CoordinatorUnderTest : IAsyncDisposable
         return new CoordinatorUnderTest(app, settings);
     }
 
+    /// <summary>What SIGTERM does first: the host's lifetime starts stopping (the host itself is stopped on dispose).</summary>
+    public void BeginStopping() => app.Lifetime.StopApplication();
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
