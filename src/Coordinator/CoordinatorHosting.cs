@@ -1,6 +1,7 @@
 using Farm.Coordinator.Api;
 using Farm.Coordinator.Sweeps;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,11 @@ public static class CoordinatorHosting
         services.AddSingleton<KnownModels>();
         services.AddSingleton<SweepService>();
         services.AddHostedService<SweepPublisher>();
+        services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<BusHealthCheck>("rabbitmq", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<BucketHealthCheck>("bucket", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
         services.AddOpenApi();
         return services;
@@ -34,6 +40,7 @@ public static class CoordinatorHosting
         app.UseShutdownGate(app.Lifetime);
         app.MapOpenApi();
         app.MapSweepApi();
+        app.MapFarmHealth();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");
         app.MapGet("/", () => TypedResults.Content(StatusPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
         return app;

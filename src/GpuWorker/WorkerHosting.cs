@@ -29,6 +29,8 @@ public static class WorkerHosting
         services.AddSingleton<ProgressReporter>();
         services.AddSingleton<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+        services.AddSingleton<Health.WorkerHealthServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Health.WorkerHealthServer>());
         return services;
     }
 

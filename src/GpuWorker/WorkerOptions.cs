@@ -20,6 +20,8 @@ public sealed class WorkerOptions
     /// its next step (republished whole, so another worker renders it; no failure, no delivery counted).
     /// </summary>
     public int DrainSeconds { get; set; } = 30;
+    /// <summary><c>--health-urls</c>: where the worker serves /healthz/live and /healthz/ready; none when empty.</summary>
+    public string? HealthUrls { get; set; }
 
     /// <summary>Reads <c>Worker:DrainSeconds</c> (FARM_WORKER_DRAIN_SECONDS): whole seconds, 0 to 3600.</summary>
     public static int DrainSecondsFrom(string? text, int fallback)

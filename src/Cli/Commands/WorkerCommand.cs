@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm worker [--models DIR] [--device cpu|cuda] [--slots N] [--threads N] [--id NAME]`: renders jobs of the models in DIR.</summary>
+/// <summary>`farm worker [--models DIR] [--device cpu|cuda] [--slots N] [--threads N] [--id NAME] [--health-urls http://127.0.0.1:8081]`: renders jobs of the models in DIR.</summary>
 internal static class WorkerCommand
 {
     public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
@@ -19,6 +19,7 @@ internal static class WorkerCommand
         var threads = args.Int("threads", 0, min: 0);
         if (threads > 0) options.Threads = threads;
         if (args.String("id") is { } id) options.WorkerId = id;
+        options.HealthUrls = args.String("health-urls") ?? Environment.GetEnvironmentVariable("FARM_WORKER_HEALTH_URLS");
         args.EnsureAllUsed();
         if (options.Device is not ("cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
