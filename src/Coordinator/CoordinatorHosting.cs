@@ -1,6 +1,7 @@
 using Farm.Coordinator.Api;
 using Farm.Coordinator.Sweeps;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,16 +11,25 @@ namespace Farm.Coordinator;
 /// <summary>Adds the coordinator's services and maps its endpoints; the bus, bucket and progress store are the host's choice.</summary>
 public static class CoordinatorHosting
 {
+    /// <summary>How long a stopping coordinator lets requests in flight finish; with the bounded disposal it exits within 10 s.</summary>
+    public static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(7);
+
     public static IServiceCollection AddFarmCoordinator(this IServiceCollection services, CoordinatorOptions options, S3Options? s3 = null)
     {
         var problems = options.Validate().ToList();
         if (problems.Count > 0) throw new InvalidOperationException("invalid coordinator settings: " + string.Join("; ", problems));
         services.AddSingleton(options);
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = StopBudget);
         services.AddSingleton(s3 ?? new S3Options());
         services.AddSingleton<SweepPublisherSignal>();
         services.AddSingleton<KnownModels>();
         services.AddSingleton<SweepService>();
         services.AddHostedService<SweepPublisher>();
+        services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<BusHealthCheck>("rabbitmq", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<BucketHealthCheck>("bucket", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
         services.AddOpenApi();
         return services;
@@ -27,8 +37,10 @@ public static class CoordinatorHosting
 
     public static WebApplication MapFarmCoordinator(this WebApplication app)
     {
+        app.UseShutdownGate(app.Lifetime);
         app.MapOpenApi();
         app.MapSweepApi();
+        app.MapFarmHealth();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");
         app.MapGet("/", () => TypedResults.Content(StatusPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
         return app;

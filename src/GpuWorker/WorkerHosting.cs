@@ -11,15 +11,26 @@ namespace Farm.GpuWorker;
 /// <summary>Wires a worker into a host: its slots, progress reporter, heartbeat, and consumer registration.</summary>
 public static class WorkerHosting
 {
+    /// <summary>The host's stop budget: the drain time, then time for one more step, the hand-back and the heartbeat's removal.</summary>
+    public static TimeSpan StopBudget(WorkerOptions options) => TimeSpan.FromSeconds(options.DrainSeconds + 10);
+
     public static IServiceCollection AddFarmWorker(this IServiceCollection services, WorkerOptions options, IRendererFactory factory)
     {
         services.AddSingleton(options);
         // The host's StartAsync returns once the bus and its receive endpoints (the model queues) are up.
-        services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = StopBudget(options);
+        });
+        services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = StopBudget(options));
+        services.AddSingleton<Lifecycle.WorkerDrain>();
         services.AddSingleton(new WorkerSlots(factory, options.WorkerId, options.Slots));
         services.AddSingleton<ProgressReporter>();
         services.AddSingleton<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+        services.AddSingleton<Health.WorkerHealthServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Health.WorkerHealthServer>());
         return services;
     }
 

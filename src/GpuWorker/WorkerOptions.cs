@@ -15,4 +15,20 @@ public sealed class WorkerOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Quorum queue delivery limit: a message that crashed this many workers goes to the dead-letter queue.</summary>
     public int DeliveryLimit { get; set; } = 5;
+    /// <summary>
+    /// <c>Worker:DrainSeconds</c>: how long a stopping worker lets a job in progress finish before handing it back at
+    /// its next step (republished whole, so another worker renders it; no failure, no delivery counted).
+    /// </summary>
+    public int DrainSeconds { get; set; } = 30;
+    /// <summary><c>--health-urls</c>: where the worker serves /healthz/live and /healthz/ready; none when empty.</summary>
+    public string? HealthUrls { get; set; }
+
+    /// <summary>Reads <c>Worker:DrainSeconds</c> (FARM_WORKER_DRAIN_SECONDS): whole seconds, 0 to 3600.</summary>
+    public static int DrainSecondsFrom(string? text, int fallback)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds > 3600)
+            throw new ArgumentException($"Worker:DrainSeconds (FARM_WORKER_DRAIN_SECONDS) must be whole seconds from 0 to 3600, got '{text}'");
+        return seconds;
+    }
 }

@@ -39,6 +39,7 @@ public static class FarmSettings
         ("FARM_S3_BUCKET", "S3:Bucket"),
         ("FARM_S3_ACCESS_KEY", "S3:AccessKey"),
         ("FARM_S3_SECRET_KEY", "S3:SecretKey"),
+        ("FARM_WORKER_DRAIN_SECONDS", "Worker:DrainSeconds"),
     ];
 
     /// <summary>Adds the FARM_* values found in <paramref name="source"/> (the environment when null).</summary>

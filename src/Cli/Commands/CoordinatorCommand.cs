@@ -1,3 +1,5 @@
+using Farm.Infrastructure.Hosting;
+
 namespace Farm.Cli.Commands;
 
 /// <summary>`farm coordinator [--urls http://0.0.0.0:8080]`: the HTTP API, sweep expansion and status page.</summary>
@@ -10,14 +12,7 @@ internal static class CoordinatorCommand
         var app = FarmHosting.BuildCoordinator(urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         await app.StartAsync(cancellation);
         Console.WriteLine($"coordinator listening on {string.Join(", ", app.Urls)} (status page at /, OpenAPI at /openapi/v1.json)");
-        try
-        {
-            await Task.Delay(Timeout.Infinite, cancellation);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        await app.StopAsync(CancellationToken.None);
+        await GracefulStop.RunUntilStoppedAsync(app, Farm.Coordinator.CoordinatorHosting.StopBudget, cancellation);
         return 0;
     }
 }

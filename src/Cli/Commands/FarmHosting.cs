@@ -60,6 +60,14 @@ internal static class FarmHosting
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddFarmSettings(settings);
         Quiet(builder.Logging);
+        try
+        {
+            options.DrainSeconds = WorkerOptions.DrainSecondsFrom(builder.Configuration["Worker:DrainSeconds"], options.DrainSeconds);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
         builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
         var factory = new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 
 namespace Farm.Coordinator.Api;
 
@@ -125,11 +126,16 @@ internal static class SweepEndpoints
         return TypedResults.Ok(new ImagePage(items, total));
     }
 
-    private static Results<ServerSentEventsResult<string>, NotFound> Events(string id, IProgressStore store, IObjectStore bucket, S3Options s3, CancellationToken cancellation) =>
-        TypedResults.ServerSentEvents(Stream(id, store, bucket, s3, cancellation));
+    private static Results<ServerSentEventsResult<string>, NotFound> Events(string id, IProgressStore store, IObjectStore bucket, S3Options s3,
+        IHostApplicationLifetime lifetime, CancellationToken cancellation) =>
+        TypedResults.ServerSentEvents(Stream(id, store, bucket, s3, lifetime.ApplicationStopping, cancellation));
 
-    private static async IAsyncEnumerable<SseItem<string>> Stream(string id, IProgressStore store, IObjectStore bucket, S3Options s3, [EnumeratorCancellation] CancellationToken cancellation)
+    /// <summary>Status every second and live progress, until the sweep ends, the client leaves, or the coordinator stops.</summary>
+    private static async IAsyncEnumerable<SseItem<string>> Stream(string id, IProgressStore store, IObjectStore bucket, S3Options s3,
+        CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
     {
+        using var ends = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted);
+        var cancellation = ends.Token;
         var live = Channel.CreateBounded<SweepProgressed>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
         await using var subscription = await store.SubscribeAsync(id, p => live.Writer.TryWrite(p));
         var nextStatus = DateTime.MinValue;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Farm.Diffusion.Pipelines;
+using Farm.GpuWorker.Lifecycle;
 using Farm.GpuWorker.Progress;
 using Farm.GpuWorker.Rendering;
 using Farm.GpuWorker.Results;
@@ -21,6 +22,7 @@ public sealed class RenderJobConsumer(
     IProgressStore store,
     IObjectStore bucket,
     ProgressReporter reporter,
+    WorkerDrain drain,
     ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
 {
     private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
@@ -48,6 +50,12 @@ public sealed class RenderJobConsumer(
 
         using var lease = await slots.AcquireAsync(cancellation);
         var slot = lease.Slot;
+        if (drain.Stopping.IsCancellationRequested)
+        {
+            // Delivered as the worker began to stop: not started, so another worker takes it.
+            await HandBackAsync(context, "the worker is stopping");
+            return;
+        }
         slot.CurrentJob = $"{job.SweepId}/{job.JobIndex}";
         IReadOnlyList<RenderedImage> images;
         var clock = Stopwatch.StartNew();
@@ -64,8 +72,13 @@ public sealed class RenderJobConsumer(
             images = await Task.Run(() => renderer.Render(job, (step, total) =>
             {
                 reporter.Post(s => s.StepAsync(job.SweepId, job.JobIndex, indices.Count, step, total, slot.Id));
-                return !reporter.IsCancelled(job.SweepId);
+                return !reporter.IsCancelled(job.SweepId) && !drain.HandBackDue;
             }, cancellation), cancellation);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested && drain.HandBackDue)
+        {
+            await HandBackAsync(context, "the worker's drain time is over");
+            return;
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
@@ -93,6 +106,20 @@ public sealed class RenderJobConsumer(
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Gives a job back as a new message (delivery count 0, so it neither fails nor counts against the delivery limit)
+    /// and acknowledges this one by returning; its images were not stored, so whoever renders it next starts afresh.
+    /// </summary>
+    private async Task HandBackAsync(ConsumeContext<RenderJob> context, string why)
+    {
+        var job = context.Message;
+        await context.Publish(job, context.CancellationToken);
+        await reporter.FlushAsync(TimeSpan.FromSeconds(3));
+        reporter.Post(s => s.JobStoppedAsync(job.SweepId, job.JobIndex, "queued"));
+        await reporter.FlushAsync(TimeSpan.FromSeconds(3));
+        logger.LogWarning("job {Sweep}/{Job} handed back: {Why}", job.SweepId, job.JobIndex, why);
     }
 
     private async Task CountAsync(RenderJob job, IReadOnlyList<long> indices, string worker, CancellationToken cancellation)

@@ -26,6 +26,17 @@ public sealed class HeartbeatService(WorkerSlots slots, WorkerOptions options, P
         }
     }
 
+    /// <summary>
+    /// Runs after the bus has stopped (hosted services stop in reverse order; the bus is added after this service),
+    /// so the jobs are drained: then the worker's slots leave <c>/v1/workers</c> at once, waiting for Redis at most 3 s.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        foreach (var slot in slots.All) reporter.Post(s => s.RemoveWorkerAsync(slot.Id));
+        await reporter.FlushAsync(TimeSpan.FromSeconds(3));
+    }
+
     /// <summary>Announces now; call only once the bus is started (hosts wait for it: see <see cref="WorkerHosting"/>).</summary>
     public void Beat()
     {

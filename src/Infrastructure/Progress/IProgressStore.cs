@@ -73,6 +73,8 @@ public interface IProgressStore
     Task<IAsyncDisposable> SubscribeAsync(string sweepId, Action<SweepProgressed> onProgress);
 
     Task HeartbeatAsync(WorkerHeartbeat heartbeat);
+    /// <summary>Forgets a worker at once (a worker that stops cleanly), instead of letting its heartbeat age out.</summary>
+    Task RemoveWorkerAsync(string workerId);
     /// <summary>Workers whose last heartbeat is younger than <paramref name="maxAge"/>.</summary>
     Task<IReadOnlyList<WorkerHeartbeat>> ListWorkersAsync(TimeSpan maxAge);
 }

@@ -198,6 +198,12 @@ public sealed class InMemoryProgressStore : IProgressStore
         return Task.CompletedTask;
     }
 
+    public Task RemoveWorkerAsync(string workerId)
+    {
+        lock (gate) workers.Remove(workerId);
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<WorkerHeartbeat>> ListWorkersAsync(TimeSpan maxAge)
     {
         var now = DateTimeOffset.UtcNow;

@@ -126,7 +126,7 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         {
             batch.HashSetAsync(keys.Running(sweepId), jobIndex, $"{images} {step} {totalSteps}"),
             batch.HashSetAsync(keys.Job(sweepId, jobIndex), [new HashEntry("step", step), new HashEntry("totalSteps", totalSteps), new HashEntry("updatedAt", Time(DateTimeOffset.UtcNow))]),
-            batch.PublishAsync(keys.Channel(sweepId), FarmJson.Serialize(new SweepProgressed(ProgressKinds.Step, sweepId, jobIndex, Step: step, TotalSteps: totalSteps, Worker: worker))),
+            batch.PublishAsync(RedisChannel.Literal(keys.Channel(sweepId)), FarmJson.Serialize(new SweepProgressed(ProgressKinds.Step, sweepId, jobIndex, Step: step, TotalSteps: totalSteps, Worker: worker))),
         };
         batch.Execute();
         await Task.WhenAll(tasks);
@@ -170,7 +170,7 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         (await Db.HashKeysAsync(keys.Running(sweepId))).Select(k => (long)k).Order().ToList();
 
     public Task PublishAsync(SweepProgressed progress) =>
-        redis.GetSubscriber().PublishAsync(keys.Channel(progress.SweepId), FarmJson.Serialize(progress));
+        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Channel(progress.SweepId)), FarmJson.Serialize(progress));
 
     public async Task<IAsyncDisposable> SubscribeAsync(string sweepId, Action<SweepProgressed> onProgress)
     {
@@ -193,6 +193,8 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
 
     public async Task HeartbeatAsync(WorkerHeartbeat heartbeat) =>
         await Db.HashSetAsync(keys.Workers, heartbeat.WorkerId, FarmJson.Serialize(heartbeat));
+
+    public Task RemoveWorkerAsync(string workerId) => Db.HashDeleteAsync(keys.Workers, workerId);
 
     public async Task<IReadOnlyList<WorkerHeartbeat>> ListWorkersAsync(TimeSpan maxAge)
     {

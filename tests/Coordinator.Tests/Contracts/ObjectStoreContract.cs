@@ -24,6 +24,23 @@ public abstract class ObjectStoreContract
         Assert.Null(await store.GetAsync("sweeps/s/nothing.json"));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1024 * 1024)]
+    [InlineData(50 * 1024 * 1024)]
+    public async Task Payloads_of_one_byte_one_mebibyte_and_fifty_mebibytes_read_back_byte_identical(int size)
+    {
+        var store = await CreateAsync();
+        var bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        var key = $"sweeps/s/blobs/{size}.bin";
+        await store.PutAsync(key, bytes, "application/octet-stream");
+        var back = await store.GetAsync(key);
+        Assert.NotNull(back);
+        Assert.Equal(size, back.Length);
+        Assert.True(bytes.AsSpan().SequenceEqual(back), $"the {size}-byte object did not read back byte for byte");
+    }
+
     [Fact]
     public async Task Listing_returns_the_keys_below_a_prefix_in_order_and_urls_serve_the_object()
     {

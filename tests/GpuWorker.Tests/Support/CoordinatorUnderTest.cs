@@ -38,12 +38,13 @@ internal sealed class CoordinatorUnderTest : IAsyncDisposable
     public string Bucket => Settings["FARM_S3_BUCKET"];
     public ProgressKeys Keys => new(Settings["FARM_REDIS_PREFIX"]);
 
-    public static async Task<CoordinatorUnderTest> StartAsync(string hint, CoordinatorOptions options)
+    public static async Task<CoordinatorUnderTest> StartAsync(string hint, CoordinatorOptions options, IReadOnlyDictionary<string, string>? overrides = null)
     {
         var settings = new Dictionary<string, string>(TestServices.Settings(await TestServices.CreateBucketAsync(hint)))
         {
             ["FARM_REDIS_PREFIX"] = TestServices.UniqueRedisPrefix(hint),
         };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>()) settings[key] = value;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddFarmSettings(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -60,6 +61,9 @@ internal sealed class CoordinatorUnderTest : IAsyncDisposable
         await app.StartAsync();
         return new CoordinatorUnderTest(app, settings);
     }
+
+    /// <summary>What SIGTERM does first: the host's lifetime starts stopping (the host itself is stopped on dispose).</summary>
+    public void BeginStopping() => app.Lifetime.StopApplication();
 
     public async ValueTask DisposeAsync()
     {

@@ -29,7 +29,12 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public static WorkerProcess Start(string id, string modelsDir, IReadOnlyDictionary<string, string> settings)
+    public static WorkerProcess Start(string id, string modelsDir, IReadOnlyDictionary<string, string> settings) =>
+        // One intra-op thread: two workers and the test share a small machine, and the test's local renders use one too.
+        StartCli(id, settings, "worker", "--models", modelsDir, "--id", id, "--threads", "1");
+
+    /// <summary>Any long-running CLI command (<c>worker</c>, <c>coordinator</c>) as a child process with these settings.</summary>
+    public static WorkerProcess StartCli(string id, IReadOnlyDictionary<string, string> settings, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -37,8 +42,7 @@ internal sealed class WorkerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        // One intra-op thread: two workers and the test share a small machine, and the test's local renders use one too.
-        foreach (var arg in new[] { CliDll, "worker", "--models", modelsDir, "--id", id, "--threads", "1" }) psi.ArgumentList.Add(arg);
+        foreach (var arg in new[] { CliDll }.Concat(args)) psi.ArgumentList.Add(arg);
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("FARM_", StringComparison.Ordinal)).ToList()) psi.Environment.Remove(key);
         foreach (var (key, value) in settings) psi.Environment[key] = value;
         var process = new Process { StartInfo = psi };
@@ -55,6 +59,24 @@ internal sealed class WorkerProcess : IDisposable
     {
         if (line is null) return;
         lock (output) output.AppendLine(line);
+    }
+
+    /// <summary>Sends SIGTERM (what docker stop, systemd and Kubernetes send) and waits, bounded, for the exit.</summary>
+    public async Task<(int? Code, TimeSpan Took)> TerminateAsync(TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        using var deadline = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, clock.Elapsed);
+        }
+        return (process.ExitCode, clock.Elapsed);
     }
 
     /// <summary>Kills the worker and its children at once (no graceful stop: this is the crash case).</summary>
