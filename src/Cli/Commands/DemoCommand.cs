@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
 using Farm.Diffusion.Models;
 using Farm.Coordinator;
 using Farm.GpuWorker;
@@ -34,11 +36,20 @@ internal static class DemoCommand
         height: 64
         """;
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var outDir = Path.GetFullPath(args.String("out") ?? "renders");
-        var modelsDir = args.String("models") ?? Path.Combine(".farm", "models");
-        args.EnsureAllUsed();
+        var outOption = FarmOptions.Text("--out", "the folder bucket the images are written to", "DIR", "renders");
+        var modelsOption = FarmOptions.Text("--models", "the models folder (the tiny model is created there if missing)", "DIR", Path.Combine(".farm", "models"));
+        var command = new Command("demo", "render a demo sweep on the embedded default: in-process bus, folder bucket, tiny random-weight model")
+        {
+            outOption, modelsOption,
+        };
+        command.SetAction((parse, cancellation) => RunAsync(Path.GetFullPath(parse.GetValue(outOption)!), parse.GetValue(modelsOption)!, cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string outDir, string modelsDir, CancellationToken cancellation)
+    {
 
         var tinyDir = Path.Combine(modelsDir, "tiny");
         if (!File.Exists(Path.Combine(tinyDir, "model_index.json")))

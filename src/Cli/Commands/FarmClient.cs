@@ -11,8 +11,8 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
 {
     private readonly HttpClient http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
 
-    public static FarmClient From(CliArgs args) =>
-        new(new Uri((args.String("coordinator") ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"));
+    public static FarmClient From(string? coordinator) =>
+        new(new Uri((coordinator ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"));
 
     public async Task<SweepAccepted> SubmitAsync(string spec, string? idempotencyKey, CancellationToken cancellation)
     {

@@ -1,13 +1,23 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
+
 namespace Farm.Cli.Commands;
 
 /// <summary>`farm status ID [--coordinator URL]`.</summary>
 internal static class StatusCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var id = args.Positional(0, "the sweep id");
-        using var client = FarmClient.From(args);
-        args.EnsureAllUsed();
+        var idArgument = new Argument<string>("id") { Description = "the sweep id" };
+        var coordinator = FarmOptions.Coordinator();
+        var command = new Command("status", "show a sweep's state and image counts") { idArgument, coordinator };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(coordinator), cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string id, string? coordinator, CancellationToken cancellation)
+    {
+        using var client = FarmClient.From(coordinator);
         var s = await client.StatusAsync(id, cancellation);
         Console.WriteLine($"sweep {s.Id} ({s.Model}): {s.State}, {s.Progress:P1}");
         Console.WriteLine($"  images: {s.Images.Total} total, {s.Images.Completed} completed, {s.Images.Running} running, {s.Images.Queued} queued, {s.Images.Failed} failed");

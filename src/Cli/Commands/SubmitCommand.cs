@@ -1,15 +1,26 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
+
 namespace Farm.Cli.Commands;
 
 /// <summary>`farm submit FILE [--watch] [--idempotency-key KEY] [--coordinator URL]`: submits a JSON or YAML sweep spec.</summary>
 internal static class SubmitCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var file = args.Positional(0, "the sweep spec file (JSON or YAML)");
-        var watch = args.Flag("watch");
-        var key = args.String("idempotency-key");
-        using var client = FarmClient.From(args);
-        args.EnsureAllUsed();
+        var fileArgument = new Argument<string>("file") { Description = "the sweep spec file (JSON or YAML)" };
+        var watchOption = FarmOptions.Flag("--watch", "draw a progress bar until the sweep ends; exit 1 unless it completed");
+        var keyOption = FarmOptions.Text("--idempotency-key", "submitting again with the same key returns the same sweep", "KEY");
+        var coordinator = FarmOptions.Coordinator();
+        var command = new Command("submit", "submit a sweep spec to the coordinator") { fileArgument, watchOption, keyOption, coordinator };
+        command.SetAction((parse, cancellation) =>
+            RunAsync(parse.GetValue(fileArgument)!, parse.GetValue(watchOption), parse.GetValue(keyOption), parse.GetValue(coordinator), cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string file, bool watch, string? key, string? coordinator, CancellationToken cancellation)
+    {
+        using var client = FarmClient.From(coordinator);
         if (!File.Exists(file)) throw new UsageException($"no such file: {file}");
         var accepted = await client.SubmitAsync(await File.ReadAllTextAsync(file, cancellation), key, cancellation);
         Console.WriteLine($"sweep {accepted.Id}: {accepted.Images} images in {accepted.Jobs} jobs");
