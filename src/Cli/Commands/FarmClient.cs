@@ -25,10 +25,7 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
         if ((int)response.StatusCode == 400)
         {
             var problem = await response.Content.ReadFromJsonAsync<JsonElement>(FarmJson.Options, cancellation);
-            var errors = problem.TryGetProperty("errors", out var e)
-                ? string.Join("; ", e.EnumerateObject().Select(p => $"{p.Name}: {string.Join(", ", p.Value.EnumerateArray().Select(v => v.GetString()))}"))
-                : problem.ToString();
-            throw new UsageException($"the coordinator rejected the spec: {errors}");
+            throw new UsageException(SpecErrors.Describe(problem));
         }
         await EnsureOk(response, cancellation);
         return (await response.Content.ReadFromJsonAsync<SweepAccepted>(FarmJson.Options, cancellation))!;
