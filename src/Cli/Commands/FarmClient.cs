@@ -55,19 +55,19 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
         return await http.GetByteArrayAsync(uri, cancellation);
     }
 
-    /// <summary>Polls until the sweep ends, drawing a progress bar.</summary>
-    public async Task<SweepStatus> WatchAsync(string id, CancellationToken cancellation)
+    /// <summary>Polls until the sweep ends, drawing a progress bar unless told not to (for --json).</summary>
+    public async Task<SweepStatus> WatchAsync(string id, CancellationToken cancellation, bool drawProgress = true)
     {
-        var bar = new ProgressBar(id);
+        var bar = drawProgress ? new ProgressBar(id) : null;
         while (true)
         {
             var status = await StatusAsync(id, cancellation);
             var images = status.Images;
             var finished = status.State is "completed" or "failed" or "cancelled";
-            bar.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed", final: finished);
+            bar?.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed", final: finished);
             if (finished)
             {
-                bar.Done();
+                bar?.Done();
                 return status;
             }
             await Task.Delay(500, cancellation);
