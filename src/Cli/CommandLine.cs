@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Farm.Cli.Commands;
 using Farm.Cli.Parsing;
 
@@ -14,10 +15,13 @@ internal static class CommandLine
     /// <summary>Commands the ./farm script runs itself; named here so a typo can point at them too.</summary>
     public static readonly string[] ScriptCommands = ["test", "setup", "services"];
 
-    public static Command Build()
+    /// <param name="helpWidth">Where help wraps; by default the terminal's width (tests fix it, so help reads the same everywhere).</param>
+    public static Command Build(int? helpWidth = null)
     {
         var root = new Command("farm", "Farm: a distributed Stable Diffusion render farm. `./farm help COMMAND` describes one command.");
-        root.Add(new System.CommandLine.Help.HelpOption { Recursive = true });
+        var help = new HelpOption { Recursive = true };
+        if (helpWidth is { } width && help.Action is HelpAction action) action.MaxWidth = width;
+        root.Add(help);
         root.Add(DemoCommand.Create());
         root.Add(RenderCommand.Create());
         root.Add(TokenizeCommand.Create());
@@ -33,9 +37,9 @@ internal static class CommandLine
         return root;
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args, int? helpWidth = null)
     {
-        var root = Build();
+        var root = Build(helpWidth);
         if (args.Length == 0)
         {
             await root.Parse(["--help"]).InvokeAsync();

@@ -108,7 +108,7 @@ public class HelpTests
         }
     }
 
-    private static string? RepositoryRoot()
+    internal static string? RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "farm")) && File.Exists(Path.Combine(dir.FullName, "Farm.sln"))) return dir.FullName;
