@@ -4,6 +4,7 @@ using Farm.Diffusion.Imaging;
 using Farm.Diffusion.Models;
 using Farm.Diffusion.Pipelines;
 using Farm.Diffusion.Torch;
+using Farm.Shared.Sweeps;
 
 namespace Farm.Cli.Commands;
 
@@ -24,7 +25,8 @@ internal static class RenderCommand
     private static readonly Option<int> BatchOption = FarmOptions.Int("--batch", "images in one batch, seeds seed … seed+N-1", 1, min: 1, max: 64);
     private static readonly Option<int> StepsOption = FarmOptions.Int("--steps", "denoising steps", 20, min: 1, max: 1000);
     private static readonly Option<double> CfgOption = FarmOptions.Double("--cfg", "classifier-free guidance scale", 7.5);
-    private static readonly Option<string> SchedulerOption = FarmOptions.Text("--scheduler", "the sampler: euler, euler-a, ddim, dpm++2m, …", "NAME", "euler-a");
+    private static readonly Option<string> SchedulerOption = SchedulerNamesCompleted(
+        FarmOptions.Text("--scheduler", $"the sampler: {string.Join(", ", SchedulerNames.All)}", "NAME", "euler-a"));
     private static readonly Option<int?> WidthOption = FarmOptions.OptionalInt("--width", "image width, a multiple of 8 (default: the model's native size)");
     private static readonly Option<int?> HeightOption = FarmOptions.OptionalInt("--height", "image height, a multiple of 8 (default: the model's native size)");
     private static readonly Option<string?> InitOption = FarmOptions.Text("--init", "image-to-image: the starting PNG", "FILE.png");
@@ -101,6 +103,12 @@ internal static class RenderCommand
             Console.WriteLine($"wrote {path} (seed {image.Seed}, {image.Image.Width}x{image.Image.Height})");
         }
         return Task.FromResult(0);
+    }
+
+    private static Option<string> SchedulerNamesCompleted(Option<string> option)
+    {
+        option.CompletionSources.Add([.. SchedulerNames.All]);
+        return option;
     }
 
     private static RgbImage? LoadImage(string? path, string option)
