@@ -1,64 +1,90 @@
+using System.CommandLine;
+using System.CommandLine.Help;
 using Farm.Cli.Commands;
+using Farm.Cli.Parsing;
 
 namespace Farm.Cli;
 
-/// <summary>The `farm` command: one entry per subcommand; usage errors print one line and exit with code 2.</summary>
+/// <summary>
+/// The `farm` command, parsed by System.CommandLine: every command has a description, typed options with their
+/// defaults, and <c>--help</c>. <c>farm help COMMAND</c> is <c>farm COMMAND --help</c>. A usage error is one line
+/// (<c>farm render: …</c>) and exit code 2; an unknown command or option names the closest one.
+/// </summary>
 internal static class CommandLine
 {
-    private static readonly (string Name, string Summary, Func<CliArgs, CancellationToken, Task<int>> Run)[] Commands =
-    [
-        ("demo", "render a demo sweep on the embedded default (in-process bus, folder bucket, tiny model)", DemoCommand.RunAsync),
-        ("render", "render images locally: --model DIR --prompt TEXT --out FILE.png [options]", RenderCommand.RunAsync),
-        ("tokenize", "show the token ids of a prompt: --model DIR TEXT", TokenizeCommand.RunAsync),
-        ("bench", "time the engine on full-size SD1.5 shapes: unet|vae|text|txt2img [options]", BenchCommand.RunAsync),
-        ("model", "model tools: init-tiny DIR, inspect PATH [--config DIR]", ModelCommand.RunAsync),
-        ("coordinator", "run the coordinator (HTTP API, sweep expansion, status)", CoordinatorCommand.RunAsync),
-        ("worker", "run a render worker: [--models DIR] [--device cpu|cuda]", WorkerCommand.RunAsync),
-        ("submit", "submit a sweep spec: FILE [--watch]", SubmitCommand.RunAsync),
-        ("status", "show a sweep's status: ID", StatusCommand.RunAsync),
-        ("fetch", "download a sweep's images: ID --out DIR", FetchCommand.RunAsync),
-    ];
+    /// <summary>Commands the ./farm script runs itself; named here so a typo can point at them too.</summary>
+    public static readonly string[] ScriptCommands = ["test", "setup", "services"];
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="helpWidth">Where help wraps; by default the terminal's width (tests fix it, so help reads the same everywhere).</param>
+    public static Command Build(int? helpWidth = null)
     {
-        if (args.Length == 0 || args[0] is "help" or "-h" or "--help")
+        var root = new Command("farm", "Farm: a distributed Stable Diffusion render farm. `./farm help COMMAND` describes one command.");
+        var help = new HelpOption { Recursive = true };
+        if (helpWidth is { } width && help.Action is HelpAction action) action.MaxWidth = width;
+        root.Add(help);
+        root.Add(DemoCommand.Create());
+        root.Add(RenderCommand.Create());
+        root.Add(TokenizeCommand.Create());
+        root.Add(BenchCommand.Create());
+        root.Add(ModelCommand.Create());
+        root.Add(CoordinatorCommand.Create());
+        root.Add(WorkerCommand.Create());
+        root.Add(SubmitCommand.Create());
+        root.Add(StatusCommand.Create());
+        root.Add(FetchCommand.Create());
+        root.Add(CompletionCommand.Create());
+        root.Add(CompletionCommand.CreateHidden(root));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, int? helpWidth = null)
+    {
+        var root = Build(helpWidth);
+        if (args.Length == 0)
         {
-            PrintUsage();
-            return args.Length == 0 ? 2 : 0;
+            await root.Parse(["--help"]).InvokeAsync();
+            return 2; // a bare `farm` is a usage mistake, as before
         }
-        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
-        if (command.Run is null)
+        if (args is ["help", .. var rest]) args = [.. rest, "--help"];
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"farm: unknown command '{args[0]}'; run `./farm help` for the list");
+            Console.Error.WriteLine(UsageErrors.OneLine(parse, ScriptCommands));
             return 2;
         }
         using var cancellation = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        ConsoleCancelEventHandler cancel = (_, e) =>
         {
             e.Cancel = true;
             cancellation.Cancel();
         };
+        Console.CancelKeyPress += cancel;
+        // Ctrl+C only cancels the token (as before); the coordinator and worker shut down on their own terms.
+        var invocation = new InvocationConfiguration
+        {
+            Output = Console.Out,
+            Error = Console.Error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
         try
         {
-            return await command.Run(new CliArgs(args[1..]), cancellation.Token);
+            return await parse.InvokeAsync(invocation, cancellation.Token);
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"farm {command.Name}: {e.Message}");
+            Console.Error.WriteLine($"{UsageErrors.CommandPath(parse)}: {e.Message}");
             return 2;
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"farm {command.Name}: cancelled");
+            Console.Error.WriteLine($"{UsageErrors.CommandPath(parse)}: cancelled");
             return 130;
         }
-    }
-
-    private static void PrintUsage()
-    {
-        Console.WriteLine("usage: ./farm <command> [options]\n");
-        foreach (var (name, summary, _) in Commands) Console.WriteLine($"  {name,-12} {summary}");
-        Console.WriteLine("\n  (./farm test and ./farm services start|stop|status are handled by the ./farm script)");
+        finally
+        {
+            Console.CancelKeyPress -= cancel;
+        }
     }
 }
 

@@ -18,7 +18,8 @@ internal static class Cli
         Console.SetOut(output);
         try
         {
-            return (await CommandLine.RunAsync(args), error.ToString(), output.ToString());
+            // Help unwrapped, as when the CLI's output is piped (how the README's help blocks are made).
+            return (await CommandLine.RunAsync(args, helpWidth: int.MaxValue), error.ToString(), output.ToString());
         }
         finally
         {

@@ -14,11 +14,8 @@ public sealed class SweepSpecTests
         return result.Spec!;
     }
 
-    private static IReadOnlyDictionary<string, string[]> Errors(string text, Func<string, bool>? served = null)
-    {
-        var parsed = SweepSpecParser.Parse(text);
-        return parsed.IsValid ? SweepValidator.Validate(parsed.Spec!, Limits, served ?? (m => m == "tiny")).ToDictionary() : parsed.Errors.ToDictionary();
-    }
+    private static IReadOnlyDictionary<string, string[]> Errors(string text, Func<string, bool>? served = null) =>
+        SweepValidator.Check(text, Limits, served ?? (m => m == "tiny")).Errors.ToDictionary();
 
     [Fact]
     public void A_json_spec_with_a_seed_range_and_axes_parses_with_defaults_for_what_it_leaves_out()
@@ -105,5 +102,49 @@ public sealed class SweepSpecTests
         Assert.Equal(["model", "prompts", "seeds"], errors.Keys.Order().ToArray());
         Assert.Contains("$", Errors("{not json").Keys);
         Assert.Contains("$", Errors("- just\n- a list").Keys);
+    }
+
+    [Fact]
+    public void The_parsers_and_the_validators_errors_come_in_one_round()
+    {
+        var errors = Errors("""
+            model: tiny
+            prompts: [""]
+            seeds: [1]
+            width: 60
+            scheduler: foo
+            """);
+        Assert.Equal(["prompts[0]", "scheduler", "width"], errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["must not be empty"], errors["prompts[0]"]);
+        Assert.Contains("multiple of 8", Assert.Single(errors["width"]));
+        Assert.Contains("unknown scheduler 'foo'", Assert.Single(errors["scheduler"]));
+    }
+
+    [Fact]
+    public void A_field_the_parser_rejected_is_not_reported_again_by_the_validator()
+    {
+        var errors = Errors("""{"prompts":["a", 5, "b"],"seeds":[1],"scheduler":["ddim", 7, "warp"]}""");
+        Assert.Equal(["is required"], errors["model"]);
+        Assert.Equal(["must be a string"], errors["prompts[1]"]);
+        Assert.Equal(["must be a string"], errors["scheduler[1]"]);
+        Assert.Contains("unknown scheduler 'warp'", Assert.Single(errors["scheduler[2]"]));
+    }
+
+    [Fact]
+    public void Errors_are_listed_in_the_specs_field_order_whichever_check_found_them()
+    {
+        var errors = Errors("""{"colour":1,"height":12,"scheduler":"warp","prompts":["ok",""],"model":"nope","seeds":[1],"steps":[5,0,-1,3,4,5,6,7,8,9,0]}""");
+        Assert.Equal(["model", "prompts[1]", "steps[1]", "steps[2]", "steps[10]", "scheduler", "height", "colour"], errors.Keys);
+    }
+
+    [Theory]
+    [InlineData("model: tiny\nprompts: [a\nseeds: [1]\n", "not valid YAML at line 2, column 10: the value that starts here never ends")]
+    [InlineData("model: tiny\n  prompts: x\n", "not valid YAML at line 2, column")]
+    [InlineData("{\"model\": \"tiny\",\n \"prompts\": [\"a\" \"b\"]}", "not valid JSON at line 2, column")]
+    public void A_syntax_error_names_its_line_and_column(string text, string message)
+    {
+        var errors = Errors(text);
+        Assert.StartsWith(message, Assert.Single(errors["$"]));
+        Assert.Single(errors);
     }
 }

@@ -1,6 +1,8 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Farm.Cli.Parsing;
 using Farm.Diffusion.Models;
 using Farm.Diffusion.Models.Clip;
 using Farm.Diffusion.Models.Unet;
@@ -21,18 +23,37 @@ namespace Farm.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public static Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    private static readonly Argument<string> ComponentArgument = new("component") { Description = "what to time: unet, vae, text or txt2img" };
+    private static readonly Option<int> LatentOption = FarmOptions.Int("--latent", "latent side (64 = 512×512 images)", 64, min: 8, max: 256);
+    private static readonly Option<int?> BatchOption = FarmOptions.OptionalInt("--batch", "batch size (default: 2 for unet, a CFG pair; else 1)", min: 1, max: 16);
+    private static readonly Option<int> StepsOption = FarmOptions.Int("--steps", "txt2img: denoising steps", 20, min: 1, max: 1000);
+    private static readonly Option<int> RunsOption = FarmOptions.Int("--runs", "timed runs after the warm-up", 3, min: 1, max: 100);
+    private static readonly Option<string> DTypeOption = FarmOptions.Text("--dtype", "f32, f16 or bf16", "TYPE", "f32");
+    private static readonly Option<int> ThreadsOption = FarmOptions.Int("--threads", "CPU threads", Environment.ProcessorCount, min: 1);
+    private static readonly Option<string?> ProfileOption = FarmOptions.Text("--profile", "write libtorch's op trace of one more run to FILE", "FILE");
+    private static readonly Option<string> FamilyOption = FarmOptions.Text("--family", "sd15 or sdxl (sdxl: bench unet only)", "FAMILY", "sd15");
+
+    public static Command Create()
     {
-        var component = args.Positional(0, "what to time: unet, vae, text or txt2img");
-        var latent = args.Int("latent", 64, min: 8, max: 256);
-        var batch = args.Int("batch", component == "unet" ? 2 : 1, min: 1, max: 16);
-        var steps = args.Int("steps", 20, min: 1, max: 1000);
-        var runs = args.Int("runs", 3, min: 1, max: 100);
-        var dtype = ParseDType(args.String("dtype") ?? "f32");
-        torch.set_num_threads(args.Int("threads", Environment.ProcessorCount, min: 1));
-        var profilePath = args.String("profile");
-        var family = args.String("family") ?? "sd15";
-        args.EnsureAllUsed();
+        var command = new Command("bench", "time the engine on full-size SD1.5 shapes with random weights (last line: median_s=… peak_rss_mb=…)")
+        {
+            ComponentArgument, LatentOption, BatchOption, StepsOption, RunsOption, DTypeOption, ThreadsOption, ProfileOption, FamilyOption,
+        };
+        command.SetAction((parse, cancellation) => RunAsync(parse, cancellation));
+        return command;
+    }
+
+    private static Task<int> RunAsync(ParseResult args, CancellationToken cancellation)
+    {
+        var component = args.GetValue(ComponentArgument)!;
+        var latent = args.GetValue(LatentOption);
+        var batch = args.GetValue(BatchOption) ?? (component == "unet" ? 2 : 1);
+        var steps = args.GetValue(StepsOption);
+        var runs = args.GetValue(RunsOption);
+        var dtype = ParseDType(args.GetValue(DTypeOption)!);
+        torch.set_num_threads(args.GetValue(ThreadsOption));
+        var profilePath = args.GetValue(ProfileOption);
+        var family = args.GetValue(FamilyOption)!;
         if (family is not ("sd15" or "sdxl")) throw new UsageException($"unknown family '{family}': use sd15 or sdxl");
         if (family != "sd15" && component != "unet") throw new UsageException($"--family {family} is only for bench unet");
 

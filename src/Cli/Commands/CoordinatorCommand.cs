@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
 using Farm.Infrastructure.Hosting;
 
 namespace Farm.Cli.Commands;
@@ -5,10 +7,17 @@ namespace Farm.Cli.Commands;
 /// <summary>`farm coordinator [--urls http://0.0.0.0:8080]`: the HTTP API, sweep expansion and status page.</summary>
 internal static class CoordinatorCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var urls = args.String("urls") ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URLS") ?? "http://127.0.0.1:8080";
-        args.EnsureAllUsed();
+        var urlsOption = FarmOptions.Text("--urls", "where to listen, ';'-separated (else FARM_COORDINATOR_URLS)", "URLS",
+            Environment.GetEnvironmentVariable("FARM_COORDINATOR_URLS") ?? "http://127.0.0.1:8080");
+        var command = new Command("coordinator", "run the coordinator: HTTP API, sweep expansion, status page") { urlsOption };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(urlsOption)!, cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string urls, CancellationToken cancellation)
+    {
         var app = FarmHosting.BuildCoordinator(urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         await app.StartAsync(cancellation);
         Console.WriteLine($"coordinator listening on {string.Join(", ", app.Urls)} (status page at /, OpenAPI at /openapi/v1.json)");

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
 using Farm.Diffusion.Models;
 using Farm.Coordinator;
 using Farm.GpuWorker;
@@ -9,8 +11,10 @@ using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Layout;
 using MassTransit;
+using Serilog;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Farm.Cli.Commands;
 
@@ -18,6 +22,8 @@ namespace Farm.Cli.Commands;
 /// `farm demo [--out DIR] [--models DIR]`: the embedded default. A coordinator and two workers (two warm pipelines
 /// of the tiny model, each with its own worker id) in one process, over MassTransit's in-memory transport, an
 /// in-memory progress store and a folder bucket; renders 2 prompts × 4 seeds through the HTTP API like any client.
+/// Logs go to .farm/logs/demo.log, so the terminal shows only the progress; the last lines say what the images are
+/// (noise from random weights) and how to render the same sweep with a real checkpoint.
 /// </summary>
 internal static class DemoCommand
 {
@@ -34,11 +40,23 @@ internal static class DemoCommand
         height: 64
         """;
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    /// <summary>The demo's sweep for a real SD1.5 checkpoint named sd15: the same prompts, seeds and sampler at its native 512².</summary>
+    private static string RealCheckpointSpec => Spec.Replace("model: tiny", "model: sd15").Replace("width: 64", "width: 512").Replace("height: 64", "height: 512") + "\n";
+
+    public static Command Create()
     {
-        var outDir = Path.GetFullPath(args.String("out") ?? "renders");
-        var modelsDir = args.String("models") ?? Path.Combine(".farm", "models");
-        args.EnsureAllUsed();
+        var outOption = FarmOptions.Text("--out", "the folder bucket the images are written to", "DIR", "renders");
+        var modelsOption = FarmOptions.Text("--models", "the models folder (the tiny model is created there if missing)", "DIR", Path.Combine(".farm", "models"));
+        var command = new Command("demo", "render a demo sweep on the embedded default: in-process bus, folder bucket, tiny random-weight model")
+        {
+            outOption, modelsOption,
+        };
+        command.SetAction((parse, cancellation) => RunAsync(Path.GetFullPath(parse.GetValue(outOption)!), parse.GetValue(modelsOption)!, cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string outDir, string modelsDir, CancellationToken cancellation)
+    {
 
         var tinyDir = Path.Combine(modelsDir, "tiny");
         if (!File.Exists(Path.Combine(tinyDir, "model_index.json")))
@@ -51,6 +69,9 @@ internal static class DemoCommand
         var factory = new ModelLibraryRendererFactory(modelsDir, FarmHosting.PipelineOptionsFor(workerOptions));
         var builder = WebApplication.CreateSlimBuilder();
         FarmHosting.Quiet(builder.Logging);
+        var logPath = Path.GetFullPath(Path.Combine(".farm", "logs", "demo.log"));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.File(logPath, shared: true).CreateLogger(), dispose: true);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddSingleton<IProgressStore, InMemoryProgressStore>();
         builder.Services.AddSingleton<IObjectStore>(new FolderObjectStore(outDir));
@@ -74,6 +95,7 @@ internal static class DemoCommand
 
         using var client = new FarmClient(new Uri(app.Urls.First().TrimEnd('/') + "/"));
         Console.WriteLine($"coordinator on {app.Urls.First()} with 2 workers of model 'tiny' (in-process bus, folder bucket {outDir})");
+        Console.WriteLine($"logs: {logPath}");
         var accepted = await client.SubmitAsync(Spec, null, cancellation);
         Console.WriteLine($"sweep {accepted.Id}: {accepted.Images} images in {accepted.Jobs} jobs");
         var status = await client.WatchAsync(accepted.Id, cancellation);
@@ -83,6 +105,12 @@ internal static class DemoCommand
         Console.WriteLine($"sweep {accepted.Id} {status.State}: {status.Images.Completed} images in {images}");
         if (File.Exists(sheet)) Console.WriteLine($"contact sheet: {sheet}");
         await app.StopAsync(CancellationToken.None);
+        var realSpec = Path.Combine(outDir, "demo-sweep.yaml");
+        await File.WriteAllTextAsync(realSpec, RealCheckpointSpec, CancellationToken.None);
+        Console.WriteLine();
+        Console.WriteLine("The bundled 'tiny' model has random weights: the images are noise (and reproducible: same spec, same pixels).");
+        Console.WriteLine($"To render the same sweep with a real checkpoint, save one as {Path.Combine(modelsDir, "sd15.safetensors")}, then:");
+        Console.WriteLine($"  ./farm services start; ./farm coordinator & ./farm worker --models {modelsDir} & ./farm submit {realSpec} --watch");
         return status.State == "completed" ? 0 : 1;
     }
 }

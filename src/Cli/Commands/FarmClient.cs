@@ -11,8 +11,8 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
 {
     private readonly HttpClient http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
 
-    public static FarmClient From(CliArgs args) =>
-        new(new Uri((args.String("coordinator") ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"));
+    public static FarmClient From(string? coordinator) =>
+        new(new Uri((coordinator ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"));
 
     public async Task<SweepAccepted> SubmitAsync(string spec, string? idempotencyKey, CancellationToken cancellation)
     {
@@ -25,10 +25,7 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
         if ((int)response.StatusCode == 400)
         {
             var problem = await response.Content.ReadFromJsonAsync<JsonElement>(FarmJson.Options, cancellation);
-            var errors = problem.TryGetProperty("errors", out var e)
-                ? string.Join("; ", e.EnumerateObject().Select(p => $"{p.Name}: {string.Join(", ", p.Value.EnumerateArray().Select(v => v.GetString()))}"))
-                : problem.ToString();
-            throw new UsageException($"the coordinator rejected the spec: {errors}");
+            throw new UsageException(SpecErrors.Describe(problem));
         }
         await EnsureOk(response, cancellation);
         return (await response.Content.ReadFromJsonAsync<SweepAccepted>(FarmJson.Options, cancellation))!;
@@ -58,19 +55,19 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
         return await http.GetByteArrayAsync(uri, cancellation);
     }
 
-    /// <summary>Polls until the sweep ends, drawing a progress bar.</summary>
-    public async Task<SweepStatus> WatchAsync(string id, CancellationToken cancellation)
+    /// <summary>Polls until the sweep ends, drawing a progress bar unless told not to (for --json).</summary>
+    public async Task<SweepStatus> WatchAsync(string id, CancellationToken cancellation, bool drawProgress = true)
     {
-        var bar = new ProgressBar(id);
+        var bar = drawProgress ? new ProgressBar(id) : null;
         while (true)
         {
             var status = await StatusAsync(id, cancellation);
             var images = status.Images;
             var finished = status.State is "completed" or "failed" or "cancelled";
-            bar.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed", final: finished);
+            bar?.Report(status.Progress, 1, $"{images.Completed}/{images.Total} images, {images.Running} running, {images.Failed} failed", final: finished);
             if (finished)
             {
-                bar.Done();
+                bar?.Done();
                 return status;
             }
             await Task.Delay(500, cancellation);

@@ -1,14 +1,24 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
+
 namespace Farm.Cli.Commands;
 
 /// <summary>`farm fetch ID --out DIR [--coordinator URL]`: downloads the finished images (and the contact sheet) via presigned URLs.</summary>
 internal static class FetchCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var id = args.Positional(0, "the sweep id");
-        var outDir = args.Required("out");
-        using var client = FarmClient.From(args);
-        args.EnsureAllUsed();
+        var idArgument = new Argument<string>("id") { Description = "the sweep id" };
+        var outOption = FarmOptions.Required("--out", "the folder to write the images into", "DIR");
+        var coordinator = FarmOptions.Coordinator();
+        var command = new Command("fetch", "download a sweep's finished images and its contact sheet") { idArgument, outOption, coordinator };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(outOption)!, parse.GetValue(coordinator), cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string id, string outDir, string? coordinator, CancellationToken cancellation)
+    {
+        using var client = FarmClient.From(coordinator);
         Directory.CreateDirectory(outDir);
         var status = await client.StatusAsync(id, cancellation);
         var count = 0;

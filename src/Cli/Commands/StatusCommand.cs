@@ -1,14 +1,32 @@
+using System.CommandLine;
+using System.Text.Json;
+using Farm.Shared.Contracts;
+using Farm.Cli.Parsing;
+
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm status ID [--coordinator URL]`.</summary>
+/// <summary>`farm status ID [--coordinator URL] [--json]`.</summary>
 internal static class StatusCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var id = args.Positional(0, "the sweep id");
-        using var client = FarmClient.From(args);
-        args.EnsureAllUsed();
+        var idArgument = new Argument<string>("id") { Description = "the sweep id" };
+        var coordinator = FarmOptions.Coordinator();
+        var json = FarmOptions.Flag("--json", "print the API's status document as JSON, for scripts");
+        var command = new Command("status", "show a sweep's state and image counts") { idArgument, coordinator, json };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(coordinator), parse.GetValue(json), cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string id, string? coordinator, bool json, CancellationToken cancellation)
+    {
+        using var client = FarmClient.From(coordinator);
         var s = await client.StatusAsync(id, cancellation);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(s, FarmJson.Options));
+            return 0;
+        }
         Console.WriteLine($"sweep {s.Id} ({s.Model}): {s.State}, {s.Progress:P1}");
         Console.WriteLine($"  images: {s.Images.Total} total, {s.Images.Completed} completed, {s.Images.Running} running, {s.Images.Queued} queued, {s.Images.Failed} failed");
         Console.WriteLine($"  created {s.CreatedAt:u}" + (s.FinishedAt is { } f ? $", finished {f:u}" : "") + (s.EtaSeconds is { } eta ? $", eta {eta:F0}s" : ""));

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Farm.Cli.Parsing;
 using Farm.GpuWorker;
 using Farm.GpuWorker.Progress;
 using Farm.Infrastructure.Hosting;
@@ -8,19 +10,28 @@ namespace Farm.Cli.Commands;
 /// <summary>`farm worker [--models DIR] [--device cpu|cuda] [--slots N] [--threads N] [--id NAME] [--health-urls http://127.0.0.1:8081]`: renders jobs of the models in DIR.</summary>
 internal static class WorkerCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken cancellation)
+    public static Command Create()
     {
-        var options = new WorkerOptions
+        var models = FarmOptions.Text("--models", "the models folder (else FARM_MODELS)", "DIR", Environment.GetEnvironmentVariable("FARM_MODELS") ?? "models");
+        var device = FarmOptions.Text("--device", "cpu or cuda[:N]", "DEVICE", "cpu");
+        var slots = FarmOptions.Int("--slots", "warm pipelines, jobs rendered at once", 1, min: 1, max: 16);
+        var threads = FarmOptions.Int("--threads", "CPU threads per pipeline (0: libtorch's choice)", 0, min: 0);
+        var id = FarmOptions.Text("--id", "the worker id in heartbeats and status (default: host name and process id)", "NAME");
+        var healthUrls = FarmOptions.Text("--health-urls", "serve /healthz/live and /healthz/ready here (else FARM_WORKER_HEALTH_URLS; default: none)", "URLS");
+        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls };
+        command.SetAction((parse, cancellation) =>
         {
-            ModelsDir = args.String("models") ?? Environment.GetEnvironmentVariable("FARM_MODELS") ?? "models",
-            Device = args.String("device") ?? "cpu",
-            Slots = args.Int("slots", 1, min: 1, max: 16),
-        };
-        var threads = args.Int("threads", 0, min: 0);
-        if (threads > 0) options.Threads = threads;
-        if (args.String("id") is { } id) options.WorkerId = id;
-        options.HealthUrls = args.String("health-urls") ?? Environment.GetEnvironmentVariable("FARM_WORKER_HEALTH_URLS");
-        args.EnsureAllUsed();
+            var options = new WorkerOptions { ModelsDir = parse.GetValue(models)!, Device = parse.GetValue(device)!, Slots = parse.GetValue(slots) };
+            if (parse.GetValue(threads) is > 0 and var n) options.Threads = n;
+            if (parse.GetValue(id) is { } name) options.WorkerId = name;
+            options.HealthUrls = parse.GetValue(healthUrls) ?? Environment.GetEnvironmentVariable("FARM_WORKER_HEALTH_URLS");
+            return RunAsync(options, cancellation);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(WorkerOptions options, CancellationToken cancellation)
+    {
         if (options.Device is not ("cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
 

@@ -22,12 +22,10 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
 
     public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, CancellationToken cancellation)
     {
-        var parsed = SweepSpecParser.Parse(body);
+        var served = await models.GetAsync();
+        var parsed = SweepValidator.Check(body, options.Limits, served.Contains);
         if (!parsed.IsValid) return new SubmitResult.Invalid(parsed.Errors.ToDictionary());
         var spec = parsed.Spec!;
-        var served = await models.GetAsync();
-        var errors = SweepValidator.Validate(spec, options.Limits, served.Contains);
-        if (errors.Count > 0) return new SubmitResult.Invalid(errors.ToDictionary());
 
         var id = "sw-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         if (idempotencyKey is not null)

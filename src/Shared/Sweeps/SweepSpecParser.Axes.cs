@@ -11,7 +11,7 @@ namespace Farm.Shared.Sweeps;
 /// </summary>
 public static partial class SweepSpecParser
 {
-    private static readonly string[] AxisFields = ["size", "clipSkip", "promptReplace", "loras", "embeddings", "zip"];
+    private static string[] AxisFields => ["size", "clipSkip", "promptReplace", "loras", "embeddings", "zip"];
 
     private sealed record ParsedAxes(
         IReadOnlyList<ImageSize>? Sizes, IReadOnlyList<int> ClipSkips, PromptReplace? PromptReplace, IReadOnlyList<LoraAxis> Loras,

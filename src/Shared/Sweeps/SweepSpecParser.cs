@@ -10,10 +10,13 @@ namespace Farm.Shared.Sweeps;
 /// Reads a sweep spec from JSON or YAML into <see cref="SweepSpec"/>, collecting one error per bad field
 /// (keyed by its path, e.g. <c>prompts[1]</c>) instead of stopping at the first.
 /// YAML is read into the same tree as JSON, so both formats accept exactly the same documents.
+/// When the document is an object, the result carries a best-effort spec even with errors (bad values replaced
+/// by defaults, list items kept at their index) so that <see cref="SweepValidator.Check"/> can report the
+/// validator's errors in the same round.
 /// </summary>
 public static partial class SweepSpecParser
 {
-    private static readonly string[] KnownFields =
+    internal static readonly string[] KnownFields =
         ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields];
 
     public static SweepParseResult Parse(string text)
@@ -31,7 +34,9 @@ public static partial class SweepSpecParser
         }
         catch (JsonException e)
         {
-            return Fail("$", $"not valid JSON: {e.Message}");
+            // System.Text.Json counts lines and columns from 0.
+            var at = e.LineNumber is { } line ? $" at line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}" : "";
+            return Fail("$", $"not valid JSON{at}: {e.Message}");
         }
         return FromNode(node);
     }
@@ -39,13 +44,20 @@ public static partial class SweepSpecParser
     public static SweepParseResult ParseYaml(string yaml)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
-            return Fail("$", $"not valid YAML: {e.Message}");
+            return Fail("$", $"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {YamlReason(e)}");
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16.3 throws this for some unclosed flow lists (`prompts: [a` then more lines): name where the value began.
+            var at = parser.Current?.End;
+            return Fail("$", $"not valid YAML at line {at?.Line ?? 1}, column {at?.Column ?? 1}: the value that starts here never ends (an unclosed [ or {{?)");
         }
         if (stream.Documents.Count == 0) return Fail("$", "the spec is empty");
         return FromNode(ToJson(stream.Documents[0].RootNode));
@@ -71,13 +83,12 @@ public static partial class SweepSpecParser
         var height = Int(obj, "height", errors) ?? 512;
         var axes = ParseAxisFields(obj, errors);
 
-        if (errors.Count > 0) return new SweepParseResult(null, errors);
         return new SweepParseResult(new SweepSpec
         {
-            Model = model!,
-            Prompts = prompts!,
+            Model = model ?? "",
+            Prompts = prompts ?? [],
             NegativePrompt = negative,
-            Seeds = seeds!,
+            Seeds = seeds ?? SeedAxis.Of([]),
             Steps = steps,
             GuidanceScales = guidance,
             Schedulers = schedulers,
@@ -92,6 +103,14 @@ public static partial class SweepSpecParser
             Embeddings = axes.Embeddings,
             Zip = axes.Zip,
         }, errors);
+    }
+
+    /// <summary>YamlDotNet's message without the "(Line: …, Col: …)" prefix it repeats from the mark.</summary>
+    private static string YamlReason(YamlException e)
+    {
+        var message = e.InnerException?.Message ?? e.Message;
+        var dash = message.IndexOf("): ", StringComparison.Ordinal);
+        return message.StartsWith("(Line:", StringComparison.Ordinal) && dash > 0 ? message[(dash + 3)..] : message;
     }
 
     private static SweepParseResult Fail(string field, string message)
@@ -156,12 +175,17 @@ public static partial class SweepSpecParser
         for (var i = 0; i < items.Count; i++)
         {
             var path = node is JsonArray ? $"{field}[{i}]" : field;
+            // A bad item keeps its place (as ""), so the validator's paths line up; its error is already recorded.
             if (items[i] is JsonValue v && v.TryGetValue<string>(out var s))
             {
                 if (string.IsNullOrWhiteSpace(s)) errors.Add(path, "must not be empty");
-                else result.Add(allowEmptyItems ? s : s.Trim());
+                result.Add(allowEmptyItems ? s : s.Trim());
             }
-            else errors.Add(path, "must be a string");
+            else
+            {
+                errors.Add(path, "must be a string");
+                result.Add("");
+            }
         }
         return result;
     }
@@ -259,25 +283,60 @@ public static partial class SweepSpecParser
     }
 }
 
+/// <summary>A parsed spec; <see cref="Spec"/> is only to be used when <see cref="IsValid"/> (with errors it is a best-effort draft).</summary>
 public sealed record SweepParseResult(SweepSpec? Spec, SweepErrors Errors)
 {
     public bool IsValid => Spec is not null && Errors.Count == 0;
 }
 
-/// <summary>Errors by field path, in the order found; what the API turns into problem details.</summary>
+/// <summary>
+/// Errors by field path; what the API turns into problem details. Listed in a stable order whichever check found
+/// them: the whole document (<c>$</c>) first, then the spec's fields in their documented order (unknown fields
+/// after them, by name), list items by index.
+/// </summary>
 public sealed class SweepErrors
 {
     private readonly Dictionary<string, List<string>> byField = new(StringComparer.Ordinal);
 
     public int Count => byField.Count;
 
+    public bool Has(string field) => byField.ContainsKey(field);
+
     public void Add(string field, string message)
     {
         if (!byField.TryGetValue(field, out var list)) byField[field] = list = [];
-        list.Add(message);
+        if (!list.Contains(message)) list.Add(message);
     }
 
-    public IReadOnlyDictionary<string, string[]> ToDictionary() => byField.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+    /// <summary>Adds the errors of fields this set says nothing about yet (the parser's word on a field wins).</summary>
+    public void AddUnreported(SweepErrors other)
+    {
+        foreach (var (field, messages) in other.byField)
+            if (!Has(field))
+                foreach (var message in messages) Add(field, message);
+    }
 
-    public override string ToString() => string.Join("; ", byField.Select(kv => $"{kv.Key}: {string.Join(", ", kv.Value)}"));
+    public IReadOnlyDictionary<string, string[]> ToDictionary()
+    {
+        var result = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var (field, messages) in Ordered()) result[field] = messages.ToArray();
+        return result;
+    }
+
+    public override string ToString() => string.Join("; ", Ordered().Select(kv => $"{kv.Key}: {string.Join(", ", kv.Value)}"));
+
+    private IEnumerable<KeyValuePair<string, List<string>>> Ordered() =>
+        byField.OrderBy(kv => Rank(kv.Key)).ThenBy(kv => Root(kv.Key), StringComparer.Ordinal).ThenBy(kv => Index(kv.Key)).ThenBy(kv => kv.Key, StringComparer.Ordinal);
+
+    private static string Root(string path) => path.Split('[', '.')[0];
+
+    private static int Rank(string path) =>
+        path == "$" ? -1 : Array.IndexOf(SweepSpecParser.KnownFields, Root(path)) is >= 0 and var i ? i : SweepSpecParser.KnownFields.Length;
+
+    private static long Index(string path)
+    {
+        var open = path.IndexOf('[');
+        var close = path.IndexOf(']');
+        return open > 0 && close > open && long.TryParse(path[(open + 1)..close], out var index) ? index : -1;
+    }
 }

@@ -16,6 +16,20 @@ public sealed record SweepLimits
 /// <summary>Checks a parsed spec against the limits and the models workers have announced.</summary>
 public static partial class SweepValidator
 {
+    /// <summary>
+    /// Parses and validates in one round: every field error of the spec at once (a syntax error alone, as nothing
+    /// else can be read). Where the parser already rejected a field, the validator's word on it is left out.
+    /// </summary>
+    public static SweepParseResult Check(string text, SweepLimits limits, Func<string, bool> modelIsServed)
+    {
+        var parsed = SweepSpecParser.Parse(text);
+        if (parsed.Spec is null) return parsed;
+        var errors = new SweepErrors();
+        errors.AddUnreported(parsed.Errors);
+        errors.AddUnreported(Validate(parsed.Spec, limits, modelIsServed));
+        return new SweepParseResult(parsed.Spec, errors);
+    }
+
     public static SweepErrors Validate(SweepSpec spec, SweepLimits limits, Func<string, bool> modelIsServed)
     {
         var errors = new SweepErrors();
