@@ -189,7 +189,8 @@ public sealed class FarmFlowTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         var fields = problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order().ToArray();
-        Assert.Equal(["prompts[0]"], fields); // shape errors first; limits are checked once the spec parses
+        // Every error in one answer: the parser's (an empty prompt) and the validator's (limits, unknown names) alike.
+        Assert.Equal(["height", "model", "prompts[0]", "scheduler", "steps", "width"], fields);
 
         response = await http.PostAsync("/v1/sweeps", new StringContent(
             $$"""{"model":"nobody-serves-this","prompts":["ok"],"seeds":{"start":0,"count":2000},"steps":0,"scheduler":"warp","width":100,"height":512}""", Encoding.UTF8, "application/json"));
