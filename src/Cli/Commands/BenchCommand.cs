@@ -5,6 +5,7 @@ using System.Text.Json;
 using Farm.Cli.Parsing;
 using Farm.Diffusion.Models;
 using Farm.Diffusion.Models.Clip;
+using Farm.Diffusion.Models.Loading;
 using Farm.Diffusion.Models.Unet;
 using Farm.Diffusion.Models.Vae;
 using Farm.Diffusion.Pipelines;
@@ -125,7 +126,7 @@ internal static class BenchCommand
 
     private static Action UnetStep(int latent, int batch, ScalarType dtype)
     {
-        var unet = Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sd15.Unet)), dtype);
+        var unet = Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(StandardConfigs.Unet(ModelFamily.SD1))), dtype);
         var sample = Random([batch, 4, latent, latent], 1, dtype);
         var context = Random([batch, 77, 768], 2, dtype);
         var timestep = torch.scalar(500f);
@@ -135,10 +136,12 @@ internal static class BenchCommand
     /// <summary>One SDXL base UNet step with its added conditions: random pooled text embeds, 1024² size ids.</summary>
     private static Action SdxlUnetStep(int latent, int batch, ScalarType dtype)
     {
-        var unet = Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sdxl.Unet)), dtype);
+        var config = UNet2DConditionConfig.Parse(StandardConfigs.Unet(ModelFamily.SDXL));
+        var unet = Loaded(new UNet2DConditionModel(config), dtype);
         var sample = Random([batch, 4, latent, latent], 1, dtype);
-        var context = Random([batch, 77, Sdxl.ContextDim], 2, dtype);
-        var pooled = Random([batch, Sdxl.PooledDim], 3, dtype);
+        var context = Random([batch, 77, config.CrossAttentionDim[0]], 2, dtype);
+        // text_encoder_2's pooled, projected output: what the text_time embedding takes beside the six size ids.
+        var pooled = Random([batch, config.ProjectionClassEmbeddingsInputDim!.Value - 6 * config.AdditionTimeEmbedDim!.Value], 3, dtype);
         var side = latent * 8f;
         var timeIds = torch.tensor(Enumerable.Range(0, batch).SelectMany(_ => new[] { side, side, 0f, 0f, side, side }).ToArray(), batch, 6);
         var added = new AddedConditions(pooled, timeIds);
@@ -148,14 +151,14 @@ internal static class BenchCommand
 
     private static Action VaeDecode(int latent, int batch, ScalarType dtype)
     {
-        var vae = Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype);
+        var vae = Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(StandardConfigs.Vae(ModelFamily.SD1))), dtype);
         var z = Random([batch, 4, latent, latent], 3, dtype);
         return Timed(() => vae.Decode(z));
     }
 
     private static Action TextEncode(int batch, ScalarType dtype)
     {
-        using var config = JsonDocument.Parse(Sd15.TextEncoder);
+        using var config = JsonDocument.Parse(StandardConfigs.TextEncoder(ModelFamily.SD1));
         var encoder = Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype);
         var ids = torch.tensor(Enumerable.Range(0, batch * 77).Select(i => (long)(i * 7919 % 49406)).ToArray(), batch, 77);
         return Timed(() =>
@@ -184,11 +187,11 @@ internal static class BenchCommand
         {
             tokenizerDir.Delete(recursive: true);
         }
-        using var config = JsonDocument.Parse(Sd15.TextEncoder);
+        using var config = JsonDocument.Parse(StandardConfigs.TextEncoder(ModelFamily.SD1));
         var promptEncoder = new ClipPromptEncoder(tokenizer, Loaded(new CLIPTextModel(CLIPTextConfig.FromJson(config.RootElement)), dtype), Device.Cpu);
         var pipeline = StableDiffusionPipeline.FromComponents("sd15-random", "random", new PipelineOptions { DType = dtype }, promptEncoder,
-            Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(Sd15.Unet)), dtype),
-            Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(Sd15.Vae)), dtype),
+            Loaded(new UNet2DConditionModel(UNet2DConditionConfig.Parse(StandardConfigs.Unet(ModelFamily.SD1))), dtype),
+            Loaded(new AutoencoderKL(AutoencoderKLConfig.Parse(StandardConfigs.Vae(ModelFamily.SD1))), dtype),
             SchedulerConfig.Parse(TinyModel.SchedulerConfigJson));
         var request = new RenderRequest
         {
