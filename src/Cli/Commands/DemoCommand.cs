@@ -109,7 +109,8 @@ internal static class DemoCommand
         await File.WriteAllTextAsync(realSpec, RealCheckpointSpec, CancellationToken.None);
         Console.WriteLine();
         Console.WriteLine("The bundled 'tiny' model has random weights: the images are noise (and reproducible: same spec, same pixels).");
-        Console.WriteLine($"To render the same sweep with a real checkpoint, save one as {Path.Combine(modelsDir, "sd15.safetensors")}, then:");
+        Console.WriteLine($"To render the same sweep with a real model, put its diffusers folder at {Path.Combine(modelsDir, "sd15")}, or a checkpoint at "
+            + $"{Path.Combine(modelsDir, "sd15.safetensors")} with the base model's diffusers folder (for its tokenizer) at {Path.Combine(modelsDir, "sd15.config")}, then:");
         Console.WriteLine($"  ./farm services start; ./farm coordinator & ./farm worker --models {modelsDir} & ./farm submit {realSpec} --watch");
         return status.State == "completed" ? 0 : 1;
     }
