@@ -25,10 +25,7 @@ public static class CoordinatorHosting
         services.AddSingleton<KnownModels>();
         services.AddSingleton<SweepService>();
         services.AddHostedService<SweepPublisher>();
-        services.AddHealthChecks()
-            .AddCheck<RedisHealthCheck>("redis", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
-            .AddCheck<BusHealthCheck>("rabbitmq", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
-            .AddCheck<BucketHealthCheck>("bucket", tags: [HealthEndpoints.Ready], timeout: HealthEndpoints.CheckTimeout)
+        services.AddDependencyChecks()
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
         services.AddOpenApi();

@@ -1,6 +1,7 @@
 using Farm.GpuWorker.Consumers;
 using Farm.GpuWorker.Progress;
 using Farm.GpuWorker.Rendering;
+using Farm.Infrastructure.Health;
 using Farm.Infrastructure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +18,7 @@ public static class WorkerHosting
     public static IServiceCollection AddFarmWorker(this IServiceCollection services, WorkerOptions options, IRendererFactory factory)
     {
         services.AddSingleton(options);
+        services.AddDependencyChecks();
         // The host's StartAsync returns once the bus and its receive endpoints (the model queues) are up.
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {
@@ -33,6 +35,11 @@ public static class WorkerHosting
         services.AddHostedService(sp => sp.GetRequiredService<Health.WorkerHealthServer>());
         return services;
     }
+
+    /// <summary>Declares the dead-letter queues at start, waiting for the broker; add it before the bus.</summary>
+    public static IServiceCollection AddDeadLetterQueueSetup(this IServiceCollection services, string amqpUrl, IReadOnlyList<string> models) =>
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<Lifecycle.DeadLetterQueueSetup>(sp, amqpUrl, models))
+            .AddRabbitMqAddress(amqpUrl);
 
     public static void AddRenderConsumer(this IBusRegistrationConfigurator bus) =>
         bus.AddConsumer<RenderJobConsumer, RenderJobConsumerDefinition>();

@@ -1,3 +1,4 @@
+using Farm.Infrastructure.Health;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Microsoft.Extensions.Configuration;
@@ -24,6 +25,11 @@ public static class ServiceStores
         services.AddSingleton<IProgressStore>(sp => new RedisProgressStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.Prefix));
         services.AddSingleton<IObjectStore>(_ => new S3ObjectStore(s3));
         services.AddSingleton(s3);
+        services.AddSingleton(new DependencyAddress("redis", WithoutPassword(redis.Configuration), "FARM_REDIS"));
+        services.AddSingleton(new DependencyAddress("bucket", $"{s3.Url.TrimEnd('/')}/{s3.Bucket}", "FARM_S3_URL"));
         return (redis, s3);
     }
+
+    private static string WithoutPassword(string configuration) =>
+        string.Join(',', configuration.Split(',').Where(part => !part.Trim().StartsWith("password=", StringComparison.OrdinalIgnoreCase)));
 }

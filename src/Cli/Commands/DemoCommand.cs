@@ -68,7 +68,7 @@ internal static class DemoCommand
         var workerOptions = new WorkerOptions { ModelsDir = modelsDir, Slots = 2, Threads = 1, WorkerId = "demo-worker" };
         var factory = new ModelLibraryRendererFactory(modelsDir, FarmHosting.PipelineOptionsFor(workerOptions));
         var builder = WebApplication.CreateSlimBuilder();
-        FarmHosting.Quiet(builder.Logging);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("MassTransit", LogLevel.Warning);
         var logPath = Path.GetFullPath(Path.Combine(".farm", "logs", "demo.log"));
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.File(logPath, shared: true).CreateLogger(), dispose: true);

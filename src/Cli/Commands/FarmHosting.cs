@@ -2,6 +2,8 @@ using Farm.Coordinator;
 using Farm.GpuWorker;
 using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Health;
+using Farm.Infrastructure.Logging;
 using Farm.Infrastructure.Messaging;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
@@ -30,21 +32,16 @@ internal static class FarmHosting
         return options;
     }
 
-    public static void Quiet(ILoggingBuilder logging)
-    {
-        logging.AddFilter("Microsoft", LogLevel.Warning);
-        logging.AddFilter("MassTransit", LogLevel.Warning);
-    }
-
-    public static WebApplication BuildCoordinator(string[] urls, IReadOnlyDictionary<string, string>? settings = null)
+    public static WebApplication BuildCoordinator(string[] urls, IReadOnlyDictionary<string, string>? settings = null, bool verbose = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddFarmSettings(settings);
-        Quiet(builder.Logging);
+        builder.Logging.AddFarmConsole(verbose);
         builder.WebHost.UseUrls(urls);
         var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
         builder.Services.AddFarmCoordinator(Bind<CoordinatorOptions>(builder.Configuration, CoordinatorOptions.Section), s3);
+        builder.Services.AddRabbitMqAddress(rabbit.Url);
         builder.Services.AddMassTransit(x => x.UsingRabbitMq((ctx, cfg) =>
         {
             RenderTopology.Host(cfg, rabbit.Url);
@@ -55,11 +52,11 @@ internal static class FarmHosting
         return app;
     }
 
-    public static async Task<IHost> BuildWorkerAsync(WorkerOptions options, IReadOnlyDictionary<string, string>? settings, CancellationToken cancellation)
+    public static IHost BuildWorker(WorkerOptions options, IReadOnlyDictionary<string, string>? settings, bool verbose = false)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddFarmSettings(settings);
-        Quiet(builder.Logging);
+        builder.Logging.AddFarmConsole(verbose);
         try
         {
             options.DrainSeconds = WorkerOptions.DrainSecondsFrom(builder.Configuration["Worker:DrainSeconds"], options.DrainSeconds);
@@ -73,8 +70,8 @@ internal static class FarmHosting
         var factory = new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
         if (factory.Models.Count == 0)
             throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json or a .safetensors/.ckpt checkpoint; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
-        await WorkerHosting.DeclareDeadLetterQueuesAsync(rabbit.Url, factory.Models, cancellation);
         builder.Services.AddFarmWorker(options, factory);
+        builder.Services.AddDeadLetterQueueSetup(rabbit.Url, factory.Models);
         builder.Services.AddMassTransit(x =>
         {
             x.AddRenderConsumer();

@@ -4,6 +4,7 @@ using Farm.GpuWorker;
 using Farm.GpuWorker.Progress;
 using Farm.Infrastructure.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Farm.Cli.Commands;
 
@@ -18,25 +19,35 @@ internal static class WorkerCommand
         var threads = FarmOptions.Int("--threads", "CPU threads per pipeline (0: libtorch's choice)", 0, min: 0);
         var id = FarmOptions.Text("--id", "the worker id in heartbeats and status (default: host name and process id)", "NAME");
         var healthUrls = FarmOptions.Text("--health-urls", "serve /healthz/live and /healthz/ready here (else FARM_WORKER_HEALTH_URLS; default: none)", "URLS");
-        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls };
+        var verbose = FarmOptions.Verbose();
+        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, verbose };
         command.SetAction((parse, cancellation) =>
         {
             var options = new WorkerOptions { ModelsDir = parse.GetValue(models)!, Device = parse.GetValue(device)!, Slots = parse.GetValue(slots) };
             if (parse.GetValue(threads) is > 0 and var n) options.Threads = n;
             if (parse.GetValue(id) is { } name) options.WorkerId = name;
             options.HealthUrls = parse.GetValue(healthUrls) ?? Environment.GetEnvironmentVariable("FARM_WORKER_HEALTH_URLS");
-            return RunAsync(options, cancellation);
+            return RunAsync(options, parse.GetValue(verbose), cancellation);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(WorkerOptions options, CancellationToken cancellation)
+    private static async Task<int> RunAsync(WorkerOptions options, bool verbose, CancellationToken cancellation)
     {
         if (options.Device is not ("cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
 
-        var host = await FarmHosting.BuildWorkerAsync(options, null, cancellation);
-        await host.StartAsync(cancellation);
+        var host = FarmHosting.BuildWorker(options, null, verbose);
+        try
+        {
+            await host.StartAsync(cancellation);
+        }
+        catch (OperationCanceledException) when (host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested
+                                                   || cancellation.IsCancellationRequested)
+        {
+            Console.WriteLine("stopped before the broker answered");
+            return 0;
+        }
         host.Services.GetRequiredService<HeartbeatService>().Beat();
         var slots = host.Services.GetRequiredService<Farm.GpuWorker.Rendering.WorkerSlots>();
         Console.WriteLine($"worker {options.WorkerId} serving {string.Join(", ", slots.Models)} on {options.Device} ({options.Slots} pipeline(s))");

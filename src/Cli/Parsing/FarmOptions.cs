@@ -39,6 +39,8 @@ internal static class FarmOptions
     public static Option<double> Double(string name, string description, double fallback) =>
         new(name) { Description = description, HelpName = "X", DefaultValueFactory = _ => fallback, CustomParser = ParseDouble };
 
+    public static Option<bool> Verbose() => Flag("--verbose", "debug logs, with stack traces at every level");
+
     public static Option<string?> Coordinator() =>
         Text("--coordinator", "the coordinator's URL (else FARM_COORDINATOR_URL, else http://127.0.0.1:8080)", "URL");
 

@@ -38,15 +38,20 @@ internal sealed class SweepPublisher(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var paused = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await PublishRoundAsync(stoppingToken);
+                if (paused) logger.LogInformation("publishing resumed");
+                paused = false;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning("publishing paused: {Error}", e.Message);
+                // Once per outage: the dependency watch says which service is down and what to do.
+                if (!paused) logger.LogWarning("publishing paused until Redis and RabbitMQ answer: {Error}", e.Message.Split(" - ")[0]);
+                paused = true;
             }
             try
             {

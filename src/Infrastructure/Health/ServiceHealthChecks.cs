@@ -13,6 +13,7 @@ public sealed class RedisHealthCheck(IServiceProvider services) : IHealthCheck
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (services.GetService<IConnectionMultiplexer>() is not { } redis) return HealthCheckResult.Healthy("embedded: progress in memory");
+        if (!redis.IsConnected) return HealthCheckResult.Unhealthy("Redis is not connected");
         try
         {
             var took = await redis.GetDatabase().PingAsync().WaitAsync(cancellationToken);

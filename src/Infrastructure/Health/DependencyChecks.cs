@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Farm.Infrastructure.Health;
+
+/// <summary>The readiness checks of the services a coordinator or worker needs, and the watch that logs their outages.</summary>
+public static class DependencyChecks
+{
+    public static IHealthChecksBuilder AddDependencyChecks(this IServiceCollection services)
+    {
+        services.AddHostedService<DependencyWatch>();
+        string[] tags = [HealthEndpoints.Ready, DependencyWatch.Tag];
+        return services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: tags, timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<BusHealthCheck>("rabbitmq", tags: tags, timeout: HealthEndpoints.CheckTimeout)
+            .AddCheck<BucketHealthCheck>("bucket", tags: tags, timeout: HealthEndpoints.CheckTimeout);
+    }
+
+    /// <summary>Where RabbitMQ is, for the watch's lines (the URL without its credentials).</summary>
+    public static IServiceCollection AddRabbitMqAddress(this IServiceCollection services, string amqpUrl) =>
+        services.AddSingleton(new DependencyAddress("rabbitmq", WithoutCredentials(amqpUrl), "FARM_RABBITMQ_URL"));
+
+    public static string WithoutCredentials(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString() : url;
+}
