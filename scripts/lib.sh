@@ -10,6 +10,31 @@ say()  { printf '%s\n' "$*" >&2; }
 step() { printf '==> %s\n' "$*" >&2; }
 die()  { printf 'farm: %s\n' "$*" >&2; exit 1; }
 
+# Runs a long setup step with its output in LOG, showing it is alive: "==> LABEL", a dot every 5 s, then
+# "done in N s" (or "failed after N s"). With --lazy, a step that ends within 3 s prints nothing (a no-op build).
+long_step() { # [--lazy] LABEL LOG COMMAND...
+  local lazy=false
+  [[ $1 == --lazy ]] && { lazy=true; shift; }
+  local label=$1 log=$2; shift 2
+  local start=$SECONDS shown=false rc=0 ticks=0
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  $lazy || { printf '==> %s ' "$label" >&2; shown=true; }
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    ticks=$((ticks + 1))
+    if ! $shown && ((ticks >= 3)); then printf '==> %s ' "$label" >&2; shown=true; fi
+    if $shown && ((ticks % 5 == 0)); then printf '.' >&2; fi
+  done
+  wait "$pid" || rc=$?
+  if $shown || ((rc)); then
+    $shown || printf '==> %s ' "$label" >&2
+    if ((rc)); then printf ' failed after %d s (log: %s)\n' $((SECONDS - start)) "${log#"$FARM_ROOT"/}" >&2
+    else printf ' done in %d s\n' $((SECONDS - start)) >&2; fi
+  fi
+  return "$rc"
+}
+
 # pid files hold "PID STARTTIME" so a recycled pid is never mistaken for ours.
 proc_starttime() {
   local stat

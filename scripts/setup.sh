@@ -33,7 +33,6 @@ step_apt() {
   command -v npm >/dev/null || missing+=(npm)
   for p in "${APT_PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
   ((${#missing[@]})) || return 0
-  step "apt: installing ${missing[*]}"
   [[ $(id -u) == 0 ]] || { say "farm: need root to install packages (try: sudo $0)"; return 1; }
   local own_policy=false
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
@@ -42,10 +41,7 @@ step_apt() {
     own_policy=true
   fi
   local rc=0
-  {
-    apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$FARM_STATE/apt.log" 2>&1
-  } || rc=$?
+  long_step "apt: installing ${missing[*]}" "$FARM_STATE/apt.log" apt_install "${missing[@]}" || rc=$?
   if $own_policy; then rm -f /usr/sbin/policy-rc.d; fi
   if ((rc)); then tail -n 20 "$FARM_STATE/apt.log" >&2 2>/dev/null; return "$rc"; fi
   if [[ -d /run/systemd/system ]]; then
@@ -53,6 +49,10 @@ step_apt() {
       [[ " ${missing[*]} " == *" $p "* ]] && systemctl disable --now "$p" >/dev/null 2>&1 || true
     done
   fi
+}
+
+apt_install() {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
 step_dotnet() {
@@ -65,12 +65,14 @@ step_s3rver() {
   local want="$FARM_ROOT/scripts/tools"
   if cmp -s "$want/package-lock.json" "$FARM_TOOLS/package-lock.json" &&
      [[ -f $FARM_TOOLS/node_modules/s3rver/bin/s3rver.js ]]; then return 0; fi
-  step "npm: installing s3rver $S3RVER_VERSION into ${FARM_TOOLS#"$FARM_ROOT"/}"
   mkdir -p "$FARM_TOOLS"
   cp "$want/package.json" "$want/package-lock.json" "$FARM_TOOLS/"
-  (cd "$FARM_TOOLS" && npm ci --no-audit --no-fund --loglevel=error >"$FARM_STATE/npm.log" 2>&1) ||
+  long_step "npm: installing s3rver $S3RVER_VERSION into ${FARM_TOOLS#"$FARM_ROOT"/}" "$FARM_STATE/npm.log" \
+    npm_ci_tools ||
     { tail -n 20 "$FARM_STATE/npm.log" >&2; rm -f "$FARM_TOOLS/package-lock.json"; return 1; }
 }
+
+npm_ci_tools() { cd "$FARM_TOOLS" && npm ci --no-audit --no-fund --loglevel=error; }
 
 step_native() {
   if [[ ! -f $NATIVE_SRC/CMakeLists.txt ]]; then
@@ -78,14 +80,13 @@ step_native() {
     return 0
   fi
   if [[ ! -f $NATIVE_BUILD/CMakeCache.txt ]]; then
-    step "cmake: configuring the native library"
-    cmake -S "$NATIVE_SRC" -B "$NATIVE_BUILD" -DCMAKE_BUILD_TYPE=Release >"$FARM_STATE/cmake.log" 2>&1 ||
+    long_step "cmake: configuring the native library" "$FARM_STATE/cmake.log" \
+      cmake -S "$NATIVE_SRC" -B "$NATIVE_BUILD" -DCMAKE_BUILD_TYPE=Release ||
       { tail -n 30 "$FARM_STATE/cmake.log" >&2; return 1; }
   fi
   # cmake --build is a quick no-op when nothing changed; only talk when it does work.
-  cmake --build "$NATIVE_BUILD" -j2 >"$FARM_STATE/cmake-build.log" 2>&1 ||
+  long_step --lazy "cmake: building the native library" "$FARM_STATE/cmake-build.log" cmake --build "$NATIVE_BUILD" -j2 ||
     { tail -n 40 "$FARM_STATE/cmake-build.log" >&2; return 1; }
-  if grep -qE 'Building|Linking' "$FARM_STATE/cmake-build.log"; then step "cmake: native library built"; fi
 }
 
 step_dotnet_build() {
@@ -98,10 +99,10 @@ step_dotnet_build() {
       "$FARM_ROOT/Farm.sln" "$FARM_ROOT"/Directory.*.props; then
     return 0
   fi
-  step "dotnet: building Farm.sln (Release)"
   local next="$BUILD_STAMP.next"
   touch "$next"   # taken before the build, so an edit made during it triggers the next one
-  dotnet build "$FARM_ROOT/Farm.sln" -c Release -nologo -v q -clp:NoSummary >"$FARM_STATE/build.log" 2>&1 ||
+  long_step "dotnet: building Farm.sln (Release)" "$FARM_STATE/build.log" \
+    dotnet build "$FARM_ROOT/Farm.sln" -c Release -nologo -v q -clp:NoSummary ||
     { grep -E 'error|Error' "$FARM_STATE/build.log" | sort -u | head -n 40 >&2; rm -f "$next"; return 1; }
   mv "$next" "$BUILD_STAMP"
 }
