@@ -169,7 +169,9 @@ start_s3rver() {
   local d=$dir/s3 js=$FARM_TOOLS/node_modules/s3rver/bin/s3rver.js
   [[ -f $js ]] || die "services: s3rver is not installed in $FARM_TOOLS (run ./farm test or scripts/setup.sh)"
   mkdir -p "$d/data"
-  spawn "$dir/s3rver.pid" "$d/s3rver.log" node "$js" --address 127.0.0.1 --port "$S3" \
+  # s3rver 3.7.1 ciphers its ListObjectsV2 continuation tokens with DES, which Node 17+ (OpenSSL 3) offers only
+  # through the legacy provider: without it, every listing longer than one page (1,000 keys) fails with a 500.
+  spawn "$dir/s3rver.pid" "$d/s3rver.log" node --openssl-legacy-provider "$js" --address 127.0.0.1 --port "$S3" \
     --directory "$d/data" --configure-bucket "$BUCKET" --silent
 }
 

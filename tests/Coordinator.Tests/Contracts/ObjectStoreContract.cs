@@ -55,6 +55,18 @@ public abstract class ObjectStoreContract
         var body = url.IsFile ? await File.ReadAllBytesAsync(url.LocalPath) : await new HttpClient().GetByteArrayAsync(url);
         Assert.Equal("sweeps/b/x.json", Encoding.UTF8.GetString(body));
     }
+
+    [Fact]
+    public async Task Listing_goes_past_one_page_of_a_thousand_keys()
+    {
+        var store = await CreateAsync();
+        var expected = Enumerable.Range(0, 1003).Select(i => $"sweeps/p/images/{i:D8}.json").ToList();
+        await Parallel.ForEachAsync(expected, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (key, ct) => await store.PutAsync(key, Encoding.UTF8.GetBytes(key), "application/json", ct));
+        var keys = new List<string>();
+        await foreach (var key in store.ListAsync("sweeps/p/")) keys.Add(key);
+        Assert.Equal(expected, keys);
+    }
 }
 
 public sealed class FolderObjectStoreTests : ObjectStoreContract
