@@ -5,8 +5,10 @@ namespace Farm.Infrastructure.Health;
 /// <summary>The readiness checks of the services a coordinator or worker needs, and the watch that logs their outages.</summary>
 public static class DependencyChecks
 {
+    /// <remarks>Idempotent: a process that hosts a coordinator and a worker together (the demo) registers them once.</remarks>
     public static IHealthChecksBuilder AddDependencyChecks(this IServiceCollection services)
     {
+        if (services.Any(d => d.ImplementationType == typeof(DependencyWatch))) return services.AddHealthChecks();
         services.AddHostedService<DependencyWatch>();
         string[] tags = [HealthEndpoints.Ready, DependencyWatch.Tag];
         return services.AddHealthChecks()
