@@ -1,4 +1,5 @@
 using Farm.Coordinator.Api;
+using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;

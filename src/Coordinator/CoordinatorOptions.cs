@@ -15,8 +15,13 @@ public sealed class CoordinatorOptions
     public int DefaultBatchSize { get; set; } = 4;
     /// <summary>Seeds per job by model: what one worker renders as one UNet batch in seconds to minutes.</summary>
     public Dictionary<string, int> BatchSizes { get; set; } = new(StringComparer.Ordinal);
-    /// <summary>Back-pressure: at most this many jobs of a sweep are published but not finished.</summary>
-    public int PublishAhead { get; set; } = 64;
+    /// <summary>
+    /// Jobs published and not finished, per live pipeline of a model: the model's queue holds about what its workers
+    /// can start next, so the dispatch policy (fair share, priority, age) decides the order, not the queue.
+    /// </summary>
+    public int QueuedPerPipeline { get; set; } = 2;
+    /// <summary>Fair-share weight by tenant; tenants not listed weigh 1.</summary>
+    public Dictionary<string, double> TenantWeights { get; set; } = new(StringComparer.Ordinal);
     /// <summary>A worker silent for longer is not listed and its models are not known.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
@@ -28,7 +33,9 @@ public sealed class CoordinatorOptions
     {
         if (MaxWidth < 8 || MaxHeight < 8) yield return "Sweeps:MaxWidth and MaxHeight must be ≥ 8";
         if (DefaultBatchSize < 1) yield return "Sweeps:DefaultBatchSize must be ≥ 1";
-        if (PublishAhead < 1) yield return "Sweeps:PublishAhead must be ≥ 1";
+        if (QueuedPerPipeline < 1) yield return "Sweeps:QueuedPerPipeline must be ≥ 1";
+        foreach (var (tenant, weight) in TenantWeights)
+            if (!(weight > 0)) yield return $"Sweeps:TenantWeights:{tenant} must be > 0";
         if (MaxImages < 1) yield return "Sweeps:MaxImages must be ≥ 1";
     }
 }

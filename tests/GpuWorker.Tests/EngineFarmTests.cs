@@ -129,7 +129,7 @@ public sealed class EngineFarmTests : IAsyncLifetime
     [Fact]
     public async Task A_two_by_three_sweep_through_two_worker_processes_matches_local_renders_and_the_bucket()
     {
-        await StartAsync(new CoordinatorOptions { DefaultBatchSize = 2, PublishAhead = 4, MaxWidth = 256, MaxHeight = 256 }, "w1", "w2");
+        await StartAsync(new CoordinatorOptions { DefaultBatchSize = 2, QueuedPerPipeline = 2, MaxWidth = 256, MaxHeight = 256 }, "w1", "w2");
         var json = $$"""{"model":"{{model}}","prompts":["a red fox","a castle at night"],"seeds":[1,2,3],"steps":4,"guidanceScale":7.5,"scheduler":"euler-a","width":64,"height":64}""";
         var accepted = await coordinator.SubmitAsync(json);
         Assert.Equal((6L, 4L), (accepted.Images, accepted.Jobs)); // seeds [1,2] and [3] per prompt
@@ -188,7 +188,7 @@ public sealed class EngineFarmTests : IAsyncLifetime
     [Fact]
     public async Task A_worker_killed_mid_job_has_its_job_redelivered_and_finished_by_the_other_with_one_image_per_index()
     {
-        await StartAsync(new CoordinatorOptions { DefaultBatchSize = 2, PublishAhead = 4, MaxWidth = 256, MaxHeight = 256 }, "w1", "w2");
+        await StartAsync(new CoordinatorOptions { DefaultBatchSize = 2, QueuedPerPipeline = 2, MaxWidth = 256, MaxHeight = 256 }, "w1", "w2");
         // Two jobs of two seeds, enough steps that each renders for a few seconds.
         var accepted = await coordinator.SubmitAsync($$"""{"model":"{{model}}","prompts":["a red fox"],"seeds":[1,2,3,4],"steps":120,"width":64,"height":64}""");
         Assert.Equal((4L, 2L), (accepted.Images, accepted.Jobs));
@@ -221,7 +221,7 @@ public sealed class EngineFarmTests : IAsyncLifetime
     [Fact]
     public async Task Cancelling_mid_sweep_on_the_real_engine_starts_no_new_renders_and_stops_running_ones_early()
     {
-        await StartAsync(new CoordinatorOptions { DefaultBatchSize = 1, PublishAhead = 6, MaxWidth = 256, MaxHeight = 256 }, "w1", "w2");
+        await StartAsync(new CoordinatorOptions { DefaultBatchSize = 1, QueuedPerPipeline = 2, MaxWidth = 256, MaxHeight = 256 }, "w1", "w2");
         const int jobs = 12;
         var accepted = await coordinator.SubmitAsync($$"""{"model":"{{model}}","prompts":["a red fox"],"seeds":{"start":0,"count":{{jobs}}},"steps":120,"width":64,"height":64}""");
         await CoordinatorUnderTest.WaitUntilAsync(async () => await RenderingJobAsync(accepted.Id, jobs, minStep: 2, maxFraction: 0.5) is not null,

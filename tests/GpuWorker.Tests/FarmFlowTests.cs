@@ -34,56 +34,33 @@ public sealed class FarmFlowTests : IAsyncLifetime
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     private readonly string model = TestServices.UniqueName("tiny");
-    private readonly List<IHost> workers = [];
+    private InProcessWorkers workers = null!;
     private CoordinatorUnderTest coordinator = null!;
     private HttpClient http = null!;
     private IReadOnlyDictionary<string, string> settings = null!;
-    private TimeSpan stepDelay = TimeSpan.Zero;
 
     public async Task InitializeAsync()
     {
         coordinator = await CoordinatorUnderTest.StartAsync("flow",
-            new CoordinatorOptions { DefaultBatchSize = 2, PublishAhead = 2, MaxImages = 1000, MaxWidth = 256, MaxHeight = 256 });
+            new CoordinatorOptions { DefaultBatchSize = 2, QueuedPerPipeline = 1, MaxImages = 1000, MaxWidth = 256, MaxHeight = 256 });
         settings = coordinator.Settings;
         http = coordinator.Http;
+        workers = new InProcessWorkers(settings, model);
     }
 
     public async Task DisposeAsync()
     {
         try
         {
-            foreach (var worker in workers) await worker.StopAsync(TimeSpan.FromSeconds(10));
+            await workers.DisposeAsync();
         }
         finally
         {
-            foreach (var worker in workers) worker.Dispose();
             await coordinator.DisposeAsync();
         }
     }
 
-    private async Task StartWorkerAsync(string id)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddFarmSettings(settings);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddServiceStores(builder.Configuration);
-        var options = new WorkerOptions { WorkerId = id, HeartbeatInterval = TimeSpan.FromMilliseconds(500) };
-        builder.Services.AddFarmWorker(options, new TestDoubleRendererFactory(model, () => stepDelay));
-        await WorkerHosting.DeclareDeadLetterQueuesAsync(TestServices.RabbitMqUrl.ToString(), [model], CancellationToken.None);
-        builder.Services.AddMassTransit(x =>
-        {
-            x.AddRenderConsumer();
-            x.UsingRabbitMq((ctx, cfg) =>
-            {
-                TestServices.ConfigureRabbitMq(cfg);
-                WorkerHosting.ConfigureRenderQueues(ctx, cfg, [model], options);
-            });
-        });
-        var host = builder.Build();
-        workers.Add(host);
-        await host.StartAsync();
-        host.Services.GetRequiredService<HeartbeatService>().Beat();
-    }
+    private Task StartWorkerAsync(string id) => workers.StartAsync(id);
 
     private Task WaitForWorkersAsync(int count) => coordinator.WaitForWorkersAsync(model, count, Deadline);
 
@@ -143,14 +120,14 @@ public sealed class FarmFlowTests : IAsyncLifetime
         // for the worker to have handled it (its completion event), not for a fixed time: under load that was too short,
         // and the check then ran before the redelivery, proving nothing.
         var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var store = workers[0].Services.GetRequiredService<Farm.Infrastructure.Progress.IProgressStore>();
+        var store = workers.Hosts[0].Services.GetRequiredService<Farm.Infrastructure.Progress.IProgressStore>();
         await using (await store.SubscribeAsync(accepted.Id, p =>
         {
             if (p.Kind == ProgressKinds.ImageCompleted && p.ImageIndex == 1) heard.TrySetResult();
         }))
         {
             var job = new Farm.Shared.Sweeps.SweepPlan(Farm.Shared.Sweeps.SweepSpecParser.Parse(json).Spec!, 2).Job(accepted.Id, 0);
-            await workers[0].Services.GetRequiredService<IBus>().Publish(job);
+            await workers.Hosts[0].Services.GetRequiredService<IBus>().Publish(job);
             await heard.Task.WaitAsync(Deadline);
         }
         var status = await WaitForStateAsync(accepted.Id, "completed");
@@ -162,7 +139,7 @@ public sealed class FarmFlowTests : IAsyncLifetime
     [Fact]
     public async Task Cancelling_mid_sweep_stops_new_renders_and_the_state_is_cancelled()
     {
-        stepDelay = TimeSpan.FromMilliseconds(100);
+        workers.StepDelay = TimeSpan.FromMilliseconds(100);
         await StartWorkerAsync("w1");
         await WaitForWorkersAsync(1);
         var accepted = await SubmitAsync($$"""{"model":"{{model}}","prompts":["a fox"],"seeds":{"start":0,"count":40},"steps":10,"width":16,"height":16}""");

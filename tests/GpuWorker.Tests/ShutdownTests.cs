@@ -23,7 +23,7 @@ public sealed partial class ShutdownTests : IAsyncLifetime
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Finish = TimeSpan.FromSeconds(120);
-    private static readonly CoordinatorOptions Options = new() { DefaultBatchSize = 2, PublishAhead = 4, MaxWidth = 256, MaxHeight = 256 };
+    private static readonly CoordinatorOptions Options = new() { DefaultBatchSize = 2, QueuedPerPipeline = 2, MaxWidth = 256, MaxHeight = 256 };
 
     private readonly string model = TestServices.UniqueName("tiny");
     private readonly List<WorkerProcess> processes = [];

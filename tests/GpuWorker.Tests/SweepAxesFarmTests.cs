@@ -79,7 +79,7 @@ public sealed class SweepAxesFarmTests : IAsyncLifetime
     {
         var w1Models = ModelsFolder(m1);
         var w2Models = ModelsFolder(m2);
-        coordinator = await CoordinatorUnderTest.StartAsync("axes", new CoordinatorOptions { DefaultBatchSize = 1, PublishAhead = 4, MaxWidth = 256, MaxHeight = 256 });
+        coordinator = await CoordinatorUnderTest.StartAsync("axes", new CoordinatorOptions { DefaultBatchSize = 1, QueuedPerPipeline = 2, MaxWidth = 256, MaxHeight = 256 });
         workers["w1"] = WorkerProcess.Start("w1", w1Models, coordinator.Settings);
         workers["w2"] = WorkerProcess.Start("w2", w2Models, coordinator.Settings);
         try

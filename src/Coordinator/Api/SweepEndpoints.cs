@@ -7,6 +7,7 @@ using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Contracts;
 using Farm.Shared.Layout;
+using Farm.Shared.Sweeps;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -18,7 +19,7 @@ namespace Farm.Coordinator.Api;
 public sealed record SweepAccepted(string Id, long Images, long Jobs);
 public sealed record ImageCounts(long Total, long Completed, long Failed, long Running, long Queued);
 public sealed record SweepStatus(string Id, string Model, string State, ImageCounts Images, long Jobs, double Progress, double? EtaSeconds,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl);
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl, int Priority = SweepPriority.Default);
 public sealed record ImageItem(long Index, string Id, string Prompt, long Seed, int Steps, double GuidanceScale, string Scheduler, string State,
     string? Key, string? Url, string? Error, string? Model = null, int Width = 0, int Height = 0);
 public sealed record ImagePage(IReadOnlyList<ImageItem> Items, long Total);
@@ -39,6 +40,7 @@ internal static class SweepEndpoints
         sweeps.MapGet("/{id}/images", ImagesAsync).WithSummary("A page of a sweep's images, with presigned URLs for finished ones");
         sweeps.MapGet("/{id}/events", Events).WithSummary("Server-sent events: status every second and live progress");
         sweeps.MapDelete("/{id}", CancelAsync).WithSummary("Cancel: queued jobs are skipped, running ones stop at their next step");
+        sweeps.MapSchedulingApi();
         v1.MapGet("/workers", WorkersAsync).WithTags("workers").WithSummary("Workers that sent a heartbeat recently");
         return v1;
     }
@@ -79,7 +81,7 @@ internal static class SweepEndpoints
         var running = Math.Min(s.Running, Math.Max(0, s.Total - s.Completed - s.Failed));
         var sheet = s.FinishedAt is not null && !s.Cancelled ? bucket.GetUrl(StorageKeys.ContactSheet(s.Id), s3.UrlExpiry) : null;
         return new SweepStatus(s.Id, s.Model, s.State, new ImageCounts(s.Total, Math.Min(s.Completed, s.Total), s.Failed, running, s.Total - Math.Min(s.Total, s.Completed + s.Failed) - running),
-            s.Jobs, Math.Round(s.Progress, 4), eta, s.CreatedAt, s.StartedAt, s.FinishedAt, sheet);
+            s.Jobs, Math.Round(s.Progress, 4), eta, s.CreatedAt, s.StartedAt, s.FinishedAt, sheet, s.Priority);
     }
 
     private static async Task<Results<Ok<ImagePage>, NotFound, ValidationProblem>> ImagesAsync(

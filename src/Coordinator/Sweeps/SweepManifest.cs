@@ -50,6 +50,8 @@ internal static class SweepManifest
         }
         if (spec.PromptReplace is { } sr) node["promptReplace"] = new JsonObject { ["find"] = sr.Find, ["replace"] = Array(sr.Replace) };
         if (spec.Zip.Count > 0) node["zip"] = new JsonArray(spec.Zip.Select(g => (JsonNode?)Array(g)).ToArray());
+        node["priority"] = spec.Priority;
+        if (spec.MaxFailedImages is { } maxFailed) node["maxFailedImages"] = maxFailed;
         return node;
     }
 

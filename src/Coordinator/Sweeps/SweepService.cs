@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Farm.Coordinator.Scheduling;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Layout;
@@ -46,6 +47,7 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, DateTimeOffset.UtcNow)), "application/json", cancellation);
         plans[id] = plan;
         await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow);
+        if (spec.Priority != SweepPriority.Default) await store.SetPriorityAsync(id, spec.Priority);
         signal.Wake();
         return new SubmitResult.Accepted(id, plan.ImageCount, plan.JobCount);
     }

@@ -1,4 +1,5 @@
 using Farm.Shared.Contracts;
+using Farm.Shared.Sweeps;
 
 namespace Farm.Infrastructure.Progress;
 
@@ -17,15 +18,22 @@ public sealed record SweepSnapshot(
     long Completed,
     long Failed,
     long Running,
-    double RunningFraction)
+    double RunningFraction,
+    int Priority = SweepPriority.Default,
+    bool Paused = false,
+    long PublishedImages = 0)
 {
     public long Queued => Math.Max(0, Total - Completed - Failed - Running);
 
     public bool AllDone => Completed + Failed >= Total;
 
-    /// <summary>queued|running|completed|failed|cancelled; a sweep with any failed image ends as failed.</summary>
+    /// <summary>Images published and not yet counted: queued in the broker or rendering.</summary>
+    public long InFlightImages => Math.Max(0, PublishedImages - Completed - Failed);
+
+    /// <summary>queued|running|paused|completed|failed|cancelled; a sweep with any failed image ends as failed.</summary>
     public string State => Cancelled ? "cancelled"
         : AllDone ? (Failed > 0 ? "failed" : "completed")
+        : Paused ? "paused"
         : Completed + Failed + Running > 0 || StartedAt is not null ? "running"
         : "queued";
 
@@ -48,7 +56,12 @@ public interface IProgressStore
     Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit);
     /// <summary>Stores <paramref name="value"/> under the key unless one is there; returns the value that was there, or null.</summary>
     Task<string?> ClaimIdempotencyKeyAsync(string key, string value);
-    Task SetPublishedJobsAsync(string id, long publishedJobs);
+    /// <summary>The publishing cursor: how many jobs (in publish order) and how many images they hold are published.</summary>
+    Task SetPublishedAsync(string id, long publishedJobs, long publishedImages);
+    /// <summary>False when there is no such sweep.</summary>
+    Task<bool> SetPriorityAsync(string id, int priority);
+    /// <summary>A paused sweep publishes nothing more; false when there is no such sweep.</summary>
+    Task<bool> SetPausedAsync(string id, bool paused);
     /// <summary>Marks the sweep cancelled; false when there is no such sweep.</summary>
     Task<bool> CancelAsync(string id, DateTimeOffset at);
     Task<bool> IsCancelledAsync(string id);

@@ -1,4 +1,5 @@
 using Farm.Shared.Contracts;
+using Farm.Shared.Sweeps;
 
 namespace Farm.Infrastructure.Progress;
 
@@ -8,11 +9,12 @@ public sealed class InMemoryProgressStore : IProgressStore
     private sealed class Sweep
     {
         public required string Id, Model;
-        public long Total, Jobs, PublishedJobs, Completed, Failed;
+        public long Total, Jobs, PublishedJobs, PublishedImages, Completed, Failed;
         public int BatchSize;
         public DateTimeOffset CreatedAt;
         public DateTimeOffset? StartedAt, FinishedAt;
-        public bool Cancelled;
+        public bool Cancelled, Paused;
+        public int Priority = SweepPriority.Default;
         public readonly HashSet<long> Done = [];
         public readonly Dictionary<long, string> Errors = [];
         public readonly Dictionary<long, (int Images, int Step, int Total)> Running = [];
@@ -39,7 +41,7 @@ public sealed class InMemoryProgressStore : IProgressStore
             var running = s.Running.Values.Sum(r => (long)r.Images);
             var fraction = s.Running.Values.Sum(r => r.Total == 0 ? 0 : r.Images * (double)r.Step / r.Total);
             return Task.FromResult<SweepSnapshot?>(new SweepSnapshot(s.Id, s.Model, s.Total, s.Jobs, s.BatchSize, s.CreatedAt, s.StartedAt, s.FinishedAt,
-                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction));
+                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Priority, s.Paused, s.PublishedImages));
         }
     }
 
@@ -60,11 +62,25 @@ public sealed class InMemoryProgressStore : IProgressStore
         }
     }
 
-    public Task SetPublishedJobsAsync(string id, long publishedJobs)
+    public Task SetPublishedAsync(string id, long publishedJobs, long publishedImages)
     {
         lock (gate)
-            if (sweeps.TryGetValue(id, out var s)) s.PublishedJobs = publishedJobs;
+            if (sweeps.TryGetValue(id, out var s)) (s.PublishedJobs, s.PublishedImages) = (publishedJobs, publishedImages);
         return Task.CompletedTask;
+    }
+
+    public Task<bool> SetPriorityAsync(string id, int priority) => Update(id, s => s.Priority = priority);
+
+    public Task<bool> SetPausedAsync(string id, bool paused) => Update(id, s => s.Paused = paused);
+
+    private Task<bool> Update(string id, Action<Sweep> change)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(id, out var s)) return Task.FromResult(false);
+            change(s);
+            return Task.FromResult(true);
+        }
     }
 
     public async Task<bool> CancelAsync(string id, DateTimeOffset at)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Farm.Shared.Contracts;
 using Farm.Shared.Layout;
+using Farm.Shared.Sweeps;
 using StackExchange.Redis;
 
 namespace Farm.Infrastructure.Progress;
@@ -56,7 +57,7 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         _ = batch.HashSetAsync(keys.Sweep(id),
         [
             new HashEntry("model", model), new HashEntry("total", total), new HashEntry("jobs", jobs), new HashEntry("batchSize", batchSize),
-            new HashEntry("createdAt", Time(createdAt)), new HashEntry("completed", 0), new HashEntry("failed", 0), new HashEntry("publishedJobs", 0),
+            new HashEntry("createdAt", Time(createdAt)), new HashEntry("completed", 0), new HashEntry("failed", 0), new HashEntry("publishedJobs", 0), new HashEntry("publishedImages", 0),
         ]);
         _ = batch.SortedSetAddAsync(keys.Sweeps, id, createdAt.ToUnixTimeMilliseconds());
         await batch.ExecuteAsync();
@@ -85,7 +86,9 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         return new SweepSnapshot(id, fields.GetValueOrDefault("model", ""), Long(fields, "total"), Long(fields, "jobs"), (int)Long(fields, "batchSize"),
             ParseTime(fields.GetValueOrDefault("createdAt")) ?? DateTimeOffset.UnixEpoch,
             ParseTime(fields.GetValueOrDefault("startedAt")), ParseTime(fields.GetValueOrDefault("finishedAt")),
-            fields.GetValueOrDefault("cancelled") == "1", Long(fields, "publishedJobs"), Long(fields, "completed"), Long(fields, "failed"), running, fraction);
+            fields.GetValueOrDefault("cancelled") == "1", Long(fields, "publishedJobs"), Long(fields, "completed"), Long(fields, "failed"), running, fraction,
+            fields.TryGetValue("priority", out var priority) ? int.Parse(priority, CultureInfo.InvariantCulture) : SweepPriority.Default,
+            fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"));
     }
 
     public async Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) =>
@@ -97,7 +100,21 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         return await Db.StringGetAsync(keys.Idempotency(key));
     }
 
-    public Task SetPublishedJobsAsync(string id, long publishedJobs) => Db.HashSetAsync(keys.Sweep(id), "publishedJobs", publishedJobs);
+    public Task SetPublishedAsync(string id, long publishedJobs, long publishedImages) =>
+        Db.HashSetAsync(keys.Sweep(id), [new HashEntry("publishedJobs", publishedJobs), new HashEntry("publishedImages", publishedImages)]);
+
+    public Task<bool> SetPriorityAsync(string id, int priority) => SetIfSweepExistsAsync(id, "priority", priority);
+
+    public Task<bool> SetPausedAsync(string id, bool paused) => SetIfSweepExistsAsync(id, "paused", paused ? 1 : 0);
+
+    private const string SetIfExistsScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    private async Task<bool> SetIfSweepExistsAsync(string id, string field, long value) =>
+        (int)await Db.ScriptEvaluateAsync(SetIfExistsScript, [keys.Sweep(id)], [field, value]) == 1;
 
     public async Task<bool> CancelAsync(string id, DateTimeOffset at)
     {

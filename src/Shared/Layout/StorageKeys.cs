@@ -22,7 +22,8 @@ public static class StorageKeys
 /// <summary>
 /// Redis layout of the live view, all below a configurable prefix (default <c>farm:</c>):
 /// <list type="bullet">
-/// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs</item>
+/// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs,
+/// publishedImages (the publishing cursor), priority, paused</item>
 /// <item><c>sweep:{id}:done</c> set of counted image indices (completed or failed), so a redelivery never counts twice</item>
 /// <item><c>sweep:{id}:failed</c> hash index → error</item>
 /// <item><c>sweep:{id}:running</c> hash jobIndex → "images step totalSteps" of jobs rendering now</item>

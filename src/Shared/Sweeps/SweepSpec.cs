@@ -33,9 +33,24 @@ public sealed record SweepSpec
     /// <summary>Groups of axis names whose values pair up (the i-th of each together) instead of multiplying.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Zip { get; init; } = [];
 
+    /// <summary>The sweep's starting priority, 0–100 (higher runs first within its tenant); changeable while it runs.</summary>
+    public int Priority { get; init; } = SweepPriority.Default;
+    /// <summary>Past this many failed images the sweep ends failed; null takes the deployment's default.</summary>
+    public long? MaxFailedImages { get; init; }
+
     public IReadOnlyList<string> ModelAxis => Models ?? [Model];
     public IReadOnlyList<string> NegativePromptAxis => NegativePrompts ?? [NegativePrompt];
     public IReadOnlyList<ImageSize> SizeAxis => Sizes ?? [new ImageSize(Width, Height)];
+}
+
+/// <summary>The range of sweep priorities.</summary>
+public static class SweepPriority
+{
+    public const int Min = 0;
+    public const int Max = 100;
+    public const int Default = 50;
+
+    public static bool IsValid(int priority) => priority is >= Min and <= Max;
 }
 
 /// <summary>An image size, written <c>"WxH"</c> in a spec.</summary>

@@ -32,6 +32,26 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task Priority_pause_and_the_publishing_cursor_are_kept_per_sweep()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s5", "tiny", 6, 3, 2, DateTimeOffset.UtcNow);
+        var fresh = (await store.GetSweepAsync("s5"))!;
+        Assert.Equal((50, false, 0L, 0L), (fresh.Priority, fresh.Paused, fresh.PublishedJobs, fresh.InFlightImages));
+        Assert.True(await store.SetPriorityAsync("s5", 80));
+        Assert.True(await store.SetPausedAsync("s5", true));
+        await store.SetPublishedAsync("s5", 2, 4);
+        await store.CompleteImagesAsync("s5", 0, [0, 1], "w1", DateTimeOffset.UtcNow);
+        var changed = (await store.GetSweepAsync("s5"))!;
+        Assert.Equal((80, true, "paused", 2L, 2L), (changed.Priority, changed.Paused, changed.State, changed.PublishedJobs, changed.InFlightImages));
+        Assert.True(await store.SetPausedAsync("s5", false));
+        Assert.Equal("running", (await store.GetSweepAsync("s5"))!.State);
+        Assert.False(await store.SetPriorityAsync("nope", 10));
+        Assert.False(await store.SetPausedAsync("nope", true));
+        Assert.Null(await store.GetSweepAsync("nope"));
+    }
+
+    [Fact]
     public async Task Steps_show_as_fractional_progress_of_the_running_images()
     {
         var store = await CreateAsync();

@@ -1,0 +1,23 @@
+using System.Text.Json.Nodes;
+
+namespace Farm.Shared.Sweeps;
+
+public static partial class SweepSpecParser
+{
+    private static string[] SchedulingFields => ["priority", "maxFailedImages"];
+
+    private static (int Priority, long? MaxFailedImages) ParseSchedulingFields(JsonObject obj, SweepErrors errors)
+    {
+        var priority = Int(obj, "priority", errors) ?? SweepPriority.Default;
+        if (!SweepPriority.IsValid(priority))
+            priority = Error(errors, "priority", $"must be between {SweepPriority.Min} and {SweepPriority.Max}", SweepPriority.Default);
+
+        long? maxFailed = null;
+        if (obj["maxFailedImages"] is { } node)
+        {
+            if (TryLong(node, out var value) && value >= 0) maxFailed = value;
+            else errors.Add("maxFailedImages", "must be a whole number ≥ 0");
+        }
+        return (priority, maxFailed);
+    }
+}
