@@ -26,6 +26,7 @@ public static class CoordinatorHosting
         services.AddSingleton<KnownModels>();
         services.AddSingleton<SweepService>();
         services.AddHostedService<SweepPublisher>();
+        services.AddHostedService<SweepSupervisor>();
         services.AddDependencyChecks()
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();

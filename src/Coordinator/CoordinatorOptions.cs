@@ -25,9 +25,16 @@ public sealed class CoordinatorOptions
     /// <summary>A worker silent for longer is not listed and its models are not known.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>A sweep that does not set <c>maxFailedImages</c> ends failed once more than this many of its images failed.</summary>
+    public long DefaultMaxFailedImages { get; set; } = 100;
+    /// <summary>The most a spec may set <c>maxFailedImages</c> to.</summary>
+    public long MaxFailedImagesCap { get; set; } = 100_000;
+
+    public long MaxFailedImages(SweepSpec spec) => spec.MaxFailedImages ?? DefaultMaxFailedImages;
+
     public int BatchSize(string model) => BatchSizes.TryGetValue(model, out var b) && b > 0 ? b : Math.Max(1, DefaultBatchSize);
 
-    public SweepLimits Limits => new() { MaxWidth = MaxWidth, MaxHeight = MaxHeight, MaxSteps = MaxSteps, MaxImages = MaxImages };
+    public SweepLimits Limits => new() { MaxWidth = MaxWidth, MaxHeight = MaxHeight, MaxSteps = MaxSteps, MaxImages = MaxImages, MaxFailedImagesCap = MaxFailedImagesCap };
 
     public IEnumerable<string> Validate()
     {
@@ -37,5 +44,7 @@ public sealed class CoordinatorOptions
         foreach (var (tenant, weight) in TenantWeights)
             if (!(weight > 0)) yield return $"Sweeps:TenantWeights:{tenant} must be > 0";
         if (MaxImages < 1) yield return "Sweeps:MaxImages must be ≥ 1";
+        if (DefaultMaxFailedImages < 0 || DefaultMaxFailedImages > MaxFailedImagesCap)
+            yield return "Sweeps:DefaultMaxFailedImages must be between 0 and Sweeps:MaxFailedImagesCap";
     }
 }

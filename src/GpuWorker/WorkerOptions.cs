@@ -15,6 +15,10 @@ public sealed class WorkerOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Quorum queue delivery limit: a message that crashed this many workers goes to the dead-letter queue.</summary>
     public int DeliveryLimit { get; set; } = 5;
+    /// <summary>After this many failed jobs of one sweep, a worker hands that sweep's jobs back instead of rendering them.</summary>
+    public int BlocklistAfter { get; set; } = 3;
+    /// <summary>How long a blocklisted worker holds a job before handing it back, so another worker gets it.</summary>
+    public TimeSpan BlocklistHandBackDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>
     /// <c>Worker:DrainSeconds</c>: how long a stopping worker lets a job in progress finish before handing it back at
     /// its next step (republished whole, so another worker renders it; no failure, no delivery counted).

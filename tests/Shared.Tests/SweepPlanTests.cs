@@ -77,4 +77,17 @@ public sealed class SweepPlanTests
         Assert.StartsWith(StorageKeys.SweepPrefix("sw-1"), StorageKeys.ContactSheet("sw-1"));
         Assert.Equal("farm:sweep:sw-1:done", new ProgressKeys("farm:").Done("sw-1"));
     }
+
+    [Fact]
+    public void The_jobs_for_some_images_render_exactly_those_images_in_runs_of_their_own_jobs()
+    {
+        // 5 seeds in batches of 2: jobs per combination hold seeds [0,1] [2,3] [4].
+        var plan = new SweepPlan(Spec(5, "a") with { GuidanceScales = [5], Schedulers = ["ddim"] }, batchSize: 2);
+        Assert.Equal([0L, 0, 1, 1, 2], Enumerable.Range(0, 5).Select(i => plan.JobIndexOf(i)));
+        var jobs = plan.JobsForImages("s", [1, 2, 3, 4]).Select(j => $"{j.FirstImageIndex}:{j.JobIndex}:{string.Join(',', j.Seeds)}");
+        Assert.Equal(["1:0:101", "2:1:102,103", "4:2:104"], jobs);
+        var whole = plan.JobsForImages("s", [0, 1]).Single();
+        Assert.Equal([100L, 101], whole.Seeds);
+        Assert.Equal(plan.Job("s", 0) with { Seeds = whole.Seeds }, whole);
+    }
 }

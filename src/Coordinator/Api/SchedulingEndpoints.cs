@@ -1,14 +1,19 @@
 using Farm.Coordinator.Scheduling;
+using Farm.Coordinator.Sweeps;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Sweeps;
+using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Farm.Coordinator.Api;
+
+/// <summary>What <c>POST /v1/sweeps/{id}/retry</c> queued again.</summary>
+public sealed record SweepRetried(long Images, SweepStatus Sweep);
 
 /// <summary>A change to a running sweep: <c>{"priority": N}</c>.</summary>
 public sealed record SweepChange(int? Priority);
@@ -23,6 +28,7 @@ internal static class SchedulingEndpoints
             SetPausedAsync(id, true, store, bucket, s3, signal)).WithSummary("Publish nothing more of the sweep; its running jobs finish");
         sweeps.MapPost("/{id}/resume", (string id, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal) =>
             SetPausedAsync(id, false, store, bucket, s3, signal)).WithSummary("Publish a paused sweep's jobs again");
+        sweeps.MapPost("/{id}/retry", RetryAsync).WithSummary("Queue the sweep's failed images again (only those), reopening a failed sweep");
     }
 
     private static async Task<Results<Ok<SweepStatus>, NotFound, ValidationProblem>> ChangeAsync(
@@ -43,5 +49,20 @@ internal static class SchedulingEndpoints
         if (!await store.SetPausedAsync(id, paused)) return TypedResults.NotFound();
         signal.Wake();
         return TypedResults.Ok(SweepEndpoints.Status((await store.GetSweepAsync(id))!, bucket, s3));
+    }
+
+    /// <summary>
+    /// Published at once, outside the dispatch policy: a sweep's failed images are few (its <c>maxFailedImages</c>
+    /// ends it first), and each run of them within one job is one job.
+    /// </summary>
+    private static async Task<Results<Accepted<SweepRetried>, NotFound, ProblemHttpResult>> RetryAsync(
+        string id, IProgressStore store, SweepService sweeps, IPublishEndpoint publisher, IObjectStore bucket, S3Options s3, CancellationToken cancellation)
+    {
+        if (await store.GetSweepAsync(id) is not { } sweep || await sweeps.GetPlanAsync(id, cancellation) is not { } plan) return TypedResults.NotFound();
+        if (sweep.Cancelled) return TypedResults.Problem("A cancelled sweep cannot be retried; submit it again", statusCode: StatusCodes.Status409Conflict);
+        var failed = await store.RequeueFailedAsync(id);
+        foreach (var job in plan.JobsForImages(id, failed)) await publisher.Publish(job, cancellation);
+        var status = SweepEndpoints.Status((await store.GetSweepAsync(id))!, bucket, s3);
+        return TypedResults.Accepted($"/v1/sweeps/{id}", new SweepRetried(failed.Count, status));
     }
 }

@@ -90,7 +90,7 @@ internal sealed class SweepPublisher(
         foreach (var id in await store.ListSweepIdsAsync(200))
         {
             var sweep = await store.GetSweepAsync(id);
-            if (sweep is null || sweep.Cancelled || sweep.AllDone) continue;
+            if (sweep is null || sweep.Stopped || sweep.AllDone) continue;
             var plan = await sweeps.GetPlanAsync(id, cancellation);
             if (plan is null) continue;
             // Jobs in flight, spread over the sweep's models (its jobs are published round-robin across them).

@@ -23,6 +23,7 @@ public sealed class RenderJobConsumer(
     IObjectStore bucket,
     ProgressReporter reporter,
     WorkerDrain drain,
+    WorkerOptions options,
     ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
 {
     private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
@@ -37,7 +38,7 @@ public sealed class RenderJobConsumer(
 
         if (await store.IsCancelledAsync(job.SweepId))
         {
-            logger.LogInformation("job {Sweep}/{Job} skipped: sweep cancelled", job.SweepId, job.JobIndex);
+            await SkipAsync(job, indices, slots.All[0].Id);
             return;
         }
         if (await results.AllStoredAsync(job, cancellation))
@@ -56,6 +57,13 @@ public sealed class RenderJobConsumer(
             await HandBackAsync(context, "the worker is stopping");
             return;
         }
+        if ((await store.GetBlocklistAsync(job.SweepId)).Contains(slot.Id))
+        {
+            // A pause first, so that the job goes to another worker rather than straight back to this one.
+            await Task.Delay(options.BlocklistHandBackDelay, cancellation);
+            await HandBackAsync(context, "this worker is blocklisted for the sweep after repeated failures");
+            return;
+        }
         slot.CurrentJob = $"{job.SweepId}/{job.JobIndex}";
         IReadOnlyList<RenderedImage> images;
         var clock = Stopwatch.StartNew();
@@ -66,7 +74,7 @@ public sealed class RenderJobConsumer(
             // Checked again now that a pipeline is ours (the check above may be a while ago), atomically with the start.
             if (!await store.JobStartedAsync(job.SweepId, job.JobIndex, indices.Count, slot.Id, DateTimeOffset.UtcNow))
             {
-                logger.LogInformation("job {Sweep}/{Job} skipped: sweep cancelled", job.SweepId, job.JobIndex);
+                await SkipAsync(job, indices, slot.Id);
                 return;
             }
             images = await Task.Run(() => renderer.Render(job, (step, total) =>
@@ -95,9 +103,11 @@ public sealed class RenderJobConsumer(
             await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slot.Id, Error: e.Message));
             return;
         }
-        catch
+        catch (Exception e)
         {
             reporter.Post(s => s.JobStoppedAsync(job.SweepId, job.JobIndex, "retrying"));
+            if (await store.RecordWorkerFailureAsync(job.SweepId, job.JobIndex, slot.Id, options.BlocklistAfter))
+                logger.LogWarning("blocklisted for sweep {Sweep} after {Count} failed jobs; the last: {Error}", job.SweepId, options.BlocklistAfter, e.Message);
             throw;
         }
 
@@ -106,6 +116,21 @@ public sealed class RenderJobConsumer(
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// A job of a stopped sweep: dropped when it was cancelled; counted as failed when it ended early (too many
+    /// failures, every worker blocklisted), so that a retry of the sweep renders these images too.
+    /// </summary>
+    private async Task SkipAsync(RenderJob job, IReadOnlyList<long> indices, string worker)
+    {
+        if (await store.GetSweepAsync(job.SweepId) is { Cancelled: false, FailedReason: { } reason })
+        {
+            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, $"not rendered: the sweep ended failed ({reason})", worker, DateTimeOffset.UtcNow);
+            logger.LogInformation("job {Sweep}/{Job} not rendered: sweep ended failed", job.SweepId, job.JobIndex);
+            return;
+        }
+        logger.LogInformation("job {Sweep}/{Job} skipped: sweep cancelled", job.SweepId, job.JobIndex);
     }
 
     /// <summary>

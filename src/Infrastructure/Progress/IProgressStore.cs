@@ -21,17 +21,25 @@ public sealed record SweepSnapshot(
     double RunningFraction,
     int Priority = SweepPriority.Default,
     bool Paused = false,
-    long PublishedImages = 0)
+    long PublishedImages = 0,
+    string? FailedReason = null)
 {
     public long Queued => Math.Max(0, Total - Completed - Failed - Running);
 
     public bool AllDone => Completed + Failed >= Total;
 
+    /// <summary>Cancelled or ended early: nothing more of it is published or rendered.</summary>
+    public bool Stopped => Cancelled || FailedReason is not null;
+
     /// <summary>Images published and not yet counted: queued in the broker or rendering.</summary>
     public long InFlightImages => Math.Max(0, PublishedImages - Completed - Failed);
 
-    /// <summary>queued|running|paused|completed|failed|cancelled; a sweep with any failed image ends as failed.</summary>
+    /// <summary>
+    /// queued|running|paused|completed|failed|cancelled; a sweep with any failed image ends as failed, and one ended
+    /// early (<see cref="FailedReason"/>: too many failed images, every worker blocklisted) is failed at once.
+    /// </summary>
     public string State => Cancelled ? "cancelled"
+        : FailedReason is not null ? "failed"
         : AllDone ? (Failed > 0 ? "failed" : "completed")
         : Paused ? "paused"
         : Completed + Failed + Running > 0 || StartedAt is not null ? "running"
@@ -64,7 +72,24 @@ public interface IProgressStore
     Task<bool> SetPausedAsync(string id, bool paused);
     /// <summary>Marks the sweep cancelled; false when there is no such sweep.</summary>
     Task<bool> CancelAsync(string id, DateTimeOffset at);
+    /// <summary>True when the sweep was cancelled or ended early (<see cref="FailSweepAsync"/>): its jobs are skipped.</summary>
     Task<bool> IsCancelledAsync(string id);
+
+    /// <summary>Ends the sweep as failed before all its images are done, with the reason its status shows.</summary>
+    Task FailSweepAsync(string id, string reason, DateTimeOffset at);
+    /// <summary>
+    /// Forgets the sweep's failed images (they count as queued again) and reopens a sweep that ended failed;
+    /// returns their indices, in order, for the caller to publish again.
+    /// </summary>
+    Task<IReadOnlyList<long>> RequeueFailedAsync(string id);
+    /// <summary>
+    /// Counts a failed job of the sweep against the worker (retries of the same job count once); returns true once
+    /// the worker has failed <paramref name="blocklistAfter"/> jobs, and from then on lists it in the blocklist.
+    /// </summary>
+    Task<bool> RecordWorkerFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter);
+    Task<IReadOnlyList<string>> GetBlocklistAsync(string sweepId);
+    /// <summary>Clears the running entries of jobs whose worker is not in <paramref name="liveWorkers"/>; returns how many.</summary>
+    Task<int> ForgetJobsOfDeadWorkersAsync(string sweepId, IReadOnlySet<string> liveWorkers);
 
     /// <summary>
     /// Marks the job running unless its sweep is cancelled, in one atomic step, so no render starts after a cancel;

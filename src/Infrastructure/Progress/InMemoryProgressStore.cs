@@ -4,7 +4,7 @@ using Farm.Shared.Sweeps;
 namespace Farm.Infrastructure.Progress;
 
 /// <summary>The live view in memory for the embedded default: same semantics as <see cref="RedisProgressStore"/>, one lock.</summary>
-public sealed class InMemoryProgressStore : IProgressStore
+public sealed partial class InMemoryProgressStore : IProgressStore
 {
     private sealed class Sweep
     {
@@ -15,9 +15,13 @@ public sealed class InMemoryProgressStore : IProgressStore
         public DateTimeOffset? StartedAt, FinishedAt;
         public bool Cancelled, Paused;
         public int Priority = SweepPriority.Default;
+        public string? FailedReason;
         public readonly HashSet<long> Done = [];
         public readonly Dictionary<long, string> Errors = [];
         public readonly Dictionary<long, (int Images, int Step, int Total)> Running = [];
+        public readonly Dictionary<long, string> RunningWorker = [];
+        public readonly Dictionary<string, HashSet<long>> WorkerFailedJobs = new(StringComparer.Ordinal);
+        public readonly HashSet<string> Blocklist = new(StringComparer.Ordinal);
     }
 
     private readonly object gate = new();
@@ -41,7 +45,7 @@ public sealed class InMemoryProgressStore : IProgressStore
             var running = s.Running.Values.Sum(r => (long)r.Images);
             var fraction = s.Running.Values.Sum(r => r.Total == 0 ? 0 : r.Images * (double)r.Step / r.Total);
             return Task.FromResult<SweepSnapshot?>(new SweepSnapshot(s.Id, s.Model, s.Total, s.Jobs, s.BatchSize, s.CreatedAt, s.StartedAt, s.FinishedAt,
-                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Priority, s.Paused, s.PublishedImages));
+                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Priority, s.Paused, s.PublishedImages, s.FailedReason));
         }
     }
 
@@ -98,7 +102,7 @@ public sealed class InMemoryProgressStore : IProgressStore
     public Task<bool> IsCancelledAsync(string id)
     {
         lock (gate)
-            return Task.FromResult(sweeps.TryGetValue(id, out var s) && s.Cancelled);
+            return Task.FromResult(sweeps.TryGetValue(id, out var s) && (s.Cancelled || s.FailedReason is not null));
     }
 
     public Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
@@ -106,9 +110,10 @@ public sealed class InMemoryProgressStore : IProgressStore
         lock (gate)
             if (sweeps.TryGetValue(sweepId, out var s))
             {
-                if (s.Cancelled) return Task.FromResult(false);
+                if (s.Cancelled || s.FailedReason is not null) return Task.FromResult(false);
                 s.StartedAt ??= at;
                 s.Running[jobIndex] = (images, 0, 1);
+                s.RunningWorker[jobIndex] = worker;
             }
         return Task.FromResult(true);
     }
@@ -116,7 +121,11 @@ public sealed class InMemoryProgressStore : IProgressStore
     public Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker)
     {
         lock (gate)
-            if (sweeps.TryGetValue(sweepId, out var s)) s.Running[jobIndex] = (images, step, totalSteps);
+            if (sweeps.TryGetValue(sweepId, out var s))
+            {
+                s.Running[jobIndex] = (images, step, totalSteps);
+                s.RunningWorker[jobIndex] = worker;
+            }
         return PublishAsync(new SweepProgressed(ProgressKinds.Step, sweepId, jobIndex, Step: step, TotalSteps: totalSteps, Worker: worker));
     }
 

@@ -10,7 +10,7 @@ namespace Farm.Infrastructure.Progress;
 /// The live view in Redis (layout: <see cref="ProgressKeys"/>). Counting runs as one Lua script per job, so
 /// "count each index once, clear the running entry, stamp finishedAt when the last image lands" is atomic.
 /// </summary>
-public sealed class RedisProgressStore(IConnectionMultiplexer redis, string prefix) : IProgressStore
+public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, string prefix) : IProgressStore
 {
     private static readonly TimeSpan JobTtl = TimeSpan.FromDays(1);
 
@@ -40,7 +40,7 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
     // KEYS: sweep, running, job. ARGV: jobIndex, now, images, worker, ttlSeconds. The cancel check and the start are one
     // step: a job either started before the cancel (and stops at its next step) or does not start at all.
     private const string StartScript = """
-        if redis.call('HGET', KEYS[1], 'cancelled') == '1' then return 0 end
+        if redis.call('HGET', KEYS[1], 'cancelled') == '1' or redis.call('HEXISTS', KEYS[1], 'failedReason') == 1 then return 0 end
         redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' 0 1')
         redis.call('HSET', KEYS[3], 'state', 'running', 'worker', ARGV[4], 'step', 0, 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
@@ -88,7 +88,7 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
             ParseTime(fields.GetValueOrDefault("startedAt")), ParseTime(fields.GetValueOrDefault("finishedAt")),
             fields.GetValueOrDefault("cancelled") == "1", Long(fields, "publishedJobs"), Long(fields, "completed"), Long(fields, "failed"), running, fraction,
             fields.TryGetValue("priority", out var priority) ? int.Parse(priority, CultureInfo.InvariantCulture) : SweepPriority.Default,
-            fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"));
+            fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"), fields.GetValueOrDefault("failedReason"));
     }
 
     public async Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) =>
@@ -125,7 +125,11 @@ public sealed class RedisProgressStore(IConnectionMultiplexer redis, string pref
         return true;
     }
 
-    public async Task<bool> IsCancelledAsync(string id) => (string?)await Db.HashGetAsync(keys.Sweep(id), "cancelled") == "1";
+    public async Task<bool> IsCancelledAsync(string id)
+    {
+        var fields = await Db.HashGetAsync(keys.Sweep(id), ["cancelled", "failedReason"]);
+        return (string?)fields[0] == "1" || !fields[1].IsNull;
+    }
 
     public async Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at)
     {

@@ -23,7 +23,9 @@ public static class StorageKeys
 /// Redis layout of the live view, all below a configurable prefix (default <c>farm:</c>):
 /// <list type="bullet">
 /// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs,
-/// publishedImages (the publishing cursor), priority, paused</item>
+/// publishedImages (the publishing cursor), priority, paused, failedReason (ended early)</item>
+/// <item><c>sweep:{id}:failed-jobs:{worker}</c> set of job indices the worker failed; <c>sweep:{id}:blocklist</c> set of workers that
+/// hand the sweep's jobs back</item>
 /// <item><c>sweep:{id}:done</c> set of counted image indices (completed or failed), so a redelivery never counts twice</item>
 /// <item><c>sweep:{id}:failed</c> hash index → error</item>
 /// <item><c>sweep:{id}:running</c> hash jobIndex → "images step totalSteps" of jobs rendering now</item>
@@ -39,7 +41,10 @@ public sealed record ProgressKeys(string Prefix)
     public string Done(string id) => $"{Prefix}sweep:{id}:done";
     public string Failed(string id) => $"{Prefix}sweep:{id}:failed";
     public string Running(string id) => $"{Prefix}sweep:{id}:running";
-    public string Job(string id, long jobIndex) => $"{Prefix}job:{id}:{jobIndex.ToString(CultureInfo.InvariantCulture)}";
+    public string Job(string id, long jobIndex) => JobPrefix(id) + jobIndex.ToString(CultureInfo.InvariantCulture);
+    public string JobPrefix(string id) => $"{Prefix}job:{id}:";
+    public string WorkerFailedJobs(string id, string worker) => $"{Prefix}sweep:{id}:failed-jobs:{worker}";
+    public string Blocklist(string id) => $"{Prefix}sweep:{id}:blocklist";
     public string Channel(string id) => $"{Prefix}progress:{id}";
     public string Sweeps => $"{Prefix}sweeps";
     public string Workers => $"{Prefix}workers";

@@ -117,6 +117,32 @@ public sealed class SweepPlan
     // The outermost dimension's values when it is the model axis (alone or zipped), else 1.
     private long PublishStripes => axes.DimensionAxes[0].Contains(0) ? axes.AxisCounts[0] : 1;
 
+    /// <summary>The job that renders image <paramref name="imageIndex"/>.</summary>
+    public long JobIndexOf(long imageIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(imageIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(imageIndex, ImageCount);
+        return imageIndex / seedCount * chunksPerCombination + imageIndex % seedCount / BatchSize;
+    }
+
+    /// <summary>
+    /// Jobs that render exactly these images (ascending indices) and no others: each a run of consecutive seeds of
+    /// one original job, keeping its job index (as a retry of failed images needs).
+    /// </summary>
+    public IEnumerable<RenderJob> JobsForImages(string sweepId, IReadOnlyList<long> imageIndices)
+    {
+        for (var i = 0; i < imageIndices.Count;)
+        {
+            var jobIndex = JobIndexOf(imageIndices[i]);
+            var job = Job(sweepId, jobIndex);
+            var end = i + 1;
+            while (end < imageIndices.Count && imageIndices[end] == imageIndices[end - 1] + 1 && JobIndexOf(imageIndices[end]) == jobIndex) end++;
+            var offset = (int)(imageIndices[i] - job.FirstImageIndex);
+            yield return job with { FirstImageIndex = imageIndices[i], Seeds = job.Seeds[offset..(offset + end - i)] };
+            i = end;
+        }
+    }
+
     /// <summary>Jobs from <paramref name="fromJob"/> on, one at a time.</summary>
     public IEnumerable<RenderJob> Jobs(string sweepId, long fromJob = 0)
     {

@@ -11,6 +11,8 @@ public sealed record SweepLimits
     public int MaxPromptLength { get; init; } = 2000;
     public int MaxClipSkip { get; init; } = 11;
     public double MaxLoraScale { get; init; } = 10;
+    /// <summary>The most <c>maxFailedImages</c> a spec may ask for.</summary>
+    public long MaxFailedImagesCap { get; init; } = 100_000;
 }
 
 /// <summary>Checks a parsed spec against the limits and the models workers have announced.</summary>
@@ -48,6 +50,7 @@ public static partial class SweepValidator
         Each(spec.Steps, "steps", s => s <= 0 ? "must be ≥ 1" : s > limits.MaxSteps ? $"must be ≤ {limits.MaxSteps}" : null, errors);
         Each(spec.GuidanceScales, "guidanceScale", g => g < 0 ? "must be ≥ 0" : g > limits.MaxGuidanceScale ? $"must be ≤ {limits.MaxGuidanceScale}" : null, errors);
         Each(spec.Schedulers, "scheduler", s => SchedulerNames.IsKnown(s) ? null : $"unknown scheduler '{s}' (known: {string.Join(", ", SchedulerNames.All)})", errors);
+        if (spec.MaxFailedImages > limits.MaxFailedImagesCap) errors.Add("maxFailedImages", $"must be ≤ {limits.MaxFailedImagesCap} on this farm");
         var total = ImageCount(spec);
         if (total > limits.MaxImages) errors.Add("$", $"the sweep has {total} images, more than the limit of {limits.MaxImages}");
         return errors;

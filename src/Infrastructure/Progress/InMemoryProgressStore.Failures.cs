@@ -1,0 +1,62 @@
+using Farm.Shared.Contracts;
+
+namespace Farm.Infrastructure.Progress;
+
+public sealed partial class InMemoryProgressStore
+{
+    public async Task FailSweepAsync(string id, string reason, DateTimeOffset at)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(id, out var s)) return;
+            s.FailedReason ??= reason;
+            s.FinishedAt ??= at;
+        }
+        await PublishAsync(new SweepProgressed(ProgressKinds.SweepFinished, id, Error: reason));
+    }
+
+    public Task<IReadOnlyList<long>> RequeueFailedAsync(string id)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(id, out var s) || s.Cancelled) return Task.FromResult<IReadOnlyList<long>>([]);
+            var failed = s.Errors.Keys.Order().ToList();
+            foreach (var index in failed) s.Done.Remove(index);
+            s.Errors.Clear();
+            s.Failed -= failed.Count;
+            s.FailedReason = null;
+            if (failed.Count > 0) s.FinishedAt = null;
+            return Task.FromResult<IReadOnlyList<long>>(failed);
+        }
+    }
+
+    public Task<bool> RecordWorkerFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(sweepId, out var s)) return Task.FromResult(false);
+            if (!s.WorkerFailedJobs.TryGetValue(worker, out var failed)) s.WorkerFailedJobs[worker] = failed = [];
+            failed.Add(jobIndex);
+            if (failed.Count < blocklistAfter) return Task.FromResult(false);
+            s.Blocklist.Add(worker);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<IReadOnlyList<string>> GetBlocklistAsync(string sweepId)
+    {
+        lock (gate)
+            return Task.FromResult<IReadOnlyList<string>>(sweeps.TryGetValue(sweepId, out var s) ? s.Blocklist.Order(StringComparer.Ordinal).ToList() : []);
+    }
+
+    public Task<int> ForgetJobsOfDeadWorkersAsync(string sweepId, IReadOnlySet<string> liveWorkers)
+    {
+        lock (gate)
+        {
+            if (!sweeps.TryGetValue(sweepId, out var s)) return Task.FromResult(0);
+            var dead = s.Running.Keys.Where(job => !s.RunningWorker.TryGetValue(job, out var w) || !liveWorkers.Contains(w)).ToList();
+            foreach (var job in dead) s.Running.Remove(job);
+            return Task.FromResult(dead.Count);
+        }
+    }
+}
