@@ -180,6 +180,27 @@ public sealed class SimulatedWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hang_on_seed_blocks_that_render_until_its_sweep_is_cancelled_and_the_worker_goes_on_serving()
+    {
+        var worker = StartWorker("sim-hang", "--fault", "hang-on-seed=2");
+        await WaitForWorkerAsync("sim-hang");
+        var hung = await SubmitAsync(3);
+        SweepStatus? seen = null;
+        await WaitAsync(async () => (seen = await coordinator.StatusAsync(hung.Id)).Images is { Completed: 1, Running: 1 }, Finish, "image 1 hanging");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(new ImageCounts(3, 1, 0, 1, 1), (await coordinator.StatusAsync(hung.Id)).Images);
+
+        using (var cancel = await coordinator.Http.DeleteAsync($"/v1/sweeps/{hung.Id}")) Assert.True(cancel.IsSuccessStatusCode, $"{cancel.StatusCode}");
+        Assert.Equal("cancelled", (await FinishedAsync(hung.Id)).State);
+        await WaitAsync(() => Task.FromResult(worker.Output.Contains($"job {hung.Id}/1 stopped: sweep cancelled")), Finish, "the hung job stopping");
+        Assert.Equal(ExpectedKeys(hung.Id, [0]), await BucketKeysAsync(hung.Id));
+
+        var next = await coordinator.SubmitAsync($$"""{"model":"{{model}}","prompts":["after the hang"],"seeds":[7],"steps":2,"width":32,"height":32}""");
+        Assert.Equal("completed", (await FinishedAsync(next.Id)).State);
+        Assert.False(worker.HasExited, "the worker stopped\n" + Output());
+    }
+
+    [Fact]
     public async Task A_malformed_message_on_a_model_queue_is_dead_lettered_and_the_worker_keeps_serving()
     {
         var worker = StartWorker("sim-poison");
