@@ -155,10 +155,12 @@ public sealed class SimulatedWorkerTests : IAsyncLifetime
         var accepted = await SubmitAsync(6);
         // A supervisor's loop, as systemd or Kubernetes would restart a worker killed by its GPU driver.
         var crashes = 0;
+        var deadline = DateTime.UtcNow + Finish;
         while (true)
         {
             var status = await coordinator.StatusAsync(accepted.Id);
             if (status.State is "completed" or "failed") break;
+            Assert.True(DateTime.UtcNow < deadline, $"sweep still {status.State} ({status.Images}) after {crashes} crashes\n{Output()}");
             if (worker.HasExited)
             {
                 crashes++;
