@@ -24,6 +24,12 @@ public sealed class WorkerOptions
     /// its next step (republished whole, so another worker renders it; no failure, no delivery counted).
     /// </summary>
     public int DrainSeconds { get; set; } = 30;
+    /// <summary><c>--renderer</c>: <c>engine</c> (the default), or <c>simulated[:MS_PER_STEP]</c> for farm tests and benchmarks.</summary>
+    public string Renderer { get; set; } = Rendering.RendererSpec.Engine;
+    /// <summary><c>--models-served</c>: the model names a simulated worker serves (the engine serves the models in <see cref="ModelsDir"/>).</summary>
+    public IReadOnlyList<string> ModelsServed { get; set; } = [];
+    /// <summary><c>--fault KIND=SEED</c>, for tests: see <see cref="Rendering.RenderFault"/>.</summary>
+    public IReadOnlyList<string> Faults { get; set; } = [];
     /// <summary><c>--health-urls</c>: where the worker serves /healthz/live and /healthz/ready; none when empty.</summary>
     public string? HealthUrls { get; set; }
 

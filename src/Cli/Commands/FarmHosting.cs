@@ -67,9 +67,7 @@ internal static class FarmHosting
         }
         builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
-        var factory = new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
-        if (factory.Models.Count == 0)
-            throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json or a .safetensors/.ckpt checkpoint; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
+        var factory = RendererFactoryFor(options);
         builder.Services.AddFarmWorker(options, factory);
         builder.Services.AddDeadLetterQueueSetup(rabbit.Url, factory.Models);
         builder.Services.AddMassTransit(x =>
@@ -82,6 +80,38 @@ internal static class FarmHosting
             });
         });
         return builder.Build();
+    }
+
+    /// <summary>The engine on the models in --models, or the simulated renderer on the names in --models-served; with any --fault.</summary>
+    public static IRendererFactory RendererFactoryFor(WorkerOptions options)
+    {
+        RendererSpec spec;
+        List<RenderFault> faults;
+        try
+        {
+            spec = RendererSpec.Parse(options.Renderer);
+            faults = options.Faults.Select(RenderFault.Parse).ToList();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        IRendererFactory factory;
+        if (spec.Simulated)
+        {
+            if (options.ModelsServed.Count == 0)
+                throw new UsageException("--renderer simulated needs --models-served NAME[,NAME…]: the model names it answers for (it loads no model file)");
+            factory = new SimulatedRendererFactory(options.ModelsServed, spec.StepDelay, options.Device);
+        }
+        else
+        {
+            if (options.ModelsServed.Count > 0)
+                throw new UsageException("--models-served is for --renderer simulated; the engine serves the models in --models");
+            factory = new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
+            if (factory.Models.Count == 0)
+                throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json or a .safetensors/.ckpt checkpoint; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
+        }
+        return faults.Count == 0 ? factory : new FaultInjectingRendererFactory(factory, faults);
     }
 
     public static PipelineOptions PipelineOptionsFor(WorkerOptions options) =>

@@ -2,13 +2,17 @@ using System.CommandLine;
 using Farm.Cli.Parsing;
 using Farm.GpuWorker;
 using Farm.GpuWorker.Progress;
+using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm worker [--models DIR] [--device cpu|cuda] [--slots N] [--threads N] [--id NAME] [--health-urls http://127.0.0.1:8081]`: renders jobs of the models in DIR.</summary>
+/// <summary>
+/// `farm worker [--models DIR] [--device cpu|cuda] [--slots N] [--threads N] [--id NAME] [--health-urls http://127.0.0.1:8081]`: renders jobs
+/// of the models in DIR; `--renderer simulated[:MS] --models-served a,b [--fault KIND=SEED]…` is the test worker.
+/// </summary>
 internal static class WorkerCommand
 {
     public static Command Create()
@@ -19,14 +23,20 @@ internal static class WorkerCommand
         var threads = FarmOptions.Int("--threads", "CPU threads per pipeline (0: libtorch's choice)", 0, min: 0);
         var id = FarmOptions.Text("--id", "the worker id in heartbeats and status (default: host name and process id)", "NAME");
         var healthUrls = FarmOptions.Text("--health-urls", "serve /healthz/live and /healthz/ready here (else FARM_WORKER_HEALTH_URLS; default: none)", "URLS");
+        var renderer = FarmOptions.Text("--renderer", "engine, or simulated[:MS_PER_STEP] for farm tests and benchmarks (no model files; its images say renderer simulated)", "RENDERER", RendererSpec.Engine);
+        var served = FarmOptions.Text("--models-served", "with --renderer simulated: the model names it serves, comma-separated", "NAMES");
+        var faults = FarmOptions.Repeated("--fault", "for tests: crash-on-seed=N (the process dies), fail-on-seed=N (the job fails), hang-on-seed=N (the render blocks until cancelled); repeatable", "KIND=SEED");
         var verbose = FarmOptions.Verbose();
-        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, verbose };
+        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, renderer, served, faults, verbose };
         command.SetAction((parse, cancellation) =>
         {
             var options = new WorkerOptions { ModelsDir = parse.GetValue(models)!, Device = parse.GetValue(device)!, Slots = parse.GetValue(slots) };
             if (parse.GetValue(threads) is > 0 and var n) options.Threads = n;
             if (parse.GetValue(id) is { } name) options.WorkerId = name;
             options.HealthUrls = parse.GetValue(healthUrls) ?? Environment.GetEnvironmentVariable("FARM_WORKER_HEALTH_URLS");
+            options.Renderer = parse.GetValue(renderer)!;
+            options.ModelsServed = (parse.GetValue(served) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            options.Faults = parse.GetValue(faults)!;
             return RunAsync(options, parse.GetValue(verbose), cancellation);
         });
         return command;
@@ -50,7 +60,7 @@ internal static class WorkerCommand
         }
         host.Services.GetRequiredService<HeartbeatService>().Beat();
         var slots = host.Services.GetRequiredService<Farm.GpuWorker.Rendering.WorkerSlots>();
-        Console.WriteLine($"worker {options.WorkerId} serving {string.Join(", ", slots.Models)} on {options.Device} ({options.Slots} pipeline(s))");
+        Console.WriteLine($"worker {options.WorkerId} serving {string.Join(", ", slots.Models)} on {options.Device} ({options.Slots} pipeline(s), renderer {slots.Factory.Renderer})");
         await GracefulStop.RunUntilStoppedAsync(host, WorkerHosting.StopBudget(options), cancellation);
         return 0;
     }

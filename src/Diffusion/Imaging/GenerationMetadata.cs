@@ -40,6 +40,8 @@ public sealed record GenerationMetadata
     public IReadOnlyList<LoraMetadata>? Loras { get; init; }
     public IReadOnlyList<EmbeddingMetadata>? Embeddings { get; init; }
     public string? Device { get; init; }
+    /// <summary>What made the image when it was not the engine: <c>simulated</c> for the farm's test renderer; null for a real render.</summary>
+    public string? Renderer { get; init; }
 
     private static readonly JsonSerializerOptions jsonOptions = new()
     {

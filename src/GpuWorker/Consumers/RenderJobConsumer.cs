@@ -49,6 +49,18 @@ public sealed class RenderJobConsumer(
             return;
         }
 
+        if (PreviousDeliveries(context) is var previous && previous >= options.DeliveryLimit)
+        {
+            // The last delivery the queue allows: a job that took down every worker that held it, or kept faulting
+            // past its retries, is failed here with a reason instead of vanishing into the dead letters unexplained.
+            var reason = $"not retried: this job was delivered {previous} times and never finished (each time the worker "
+                         + "holding it crashed, e.g. a GPU driver fault, was killed, lost the broker, or its render kept throwing)";
+            logger.LogError("job {Sweep}/{Job} failed: {Reason}", job.SweepId, job.JobIndex, reason);
+            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, reason, slots.All[0].Id, DateTimeOffset.UtcNow);
+            await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slots.All[0].Id, Error: reason));
+            return;
+        }
+
         using var lease = await slots.AcquireAsync(cancellation);
         var slot = lease.Slot;
         if (drain.Stopping.IsCancellationRequested)
@@ -117,6 +129,12 @@ public sealed class RenderJobConsumer(
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>How often the quorum queue delivered this message before without an acknowledgement (its <c>x-delivery-count</c>).</summary>
+    private static long PreviousDeliveries(ConsumeContext context) =>
+        context.ReceiveContext.TransportHeaders.TryGetHeader("x-delivery-count", out var value) && value is not null
+            ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
 
     /// <summary>
     /// A job of a stopped sweep: dropped when it was cancelled; counted as failed when it ended early (too many

@@ -7,7 +7,7 @@ namespace Farm.GpuWorker.Consumers;
 /// <summary>
 /// Settings of the render consumer: one job at a time per warm pipeline (prefetch and concurrency both equal the
 /// pipelines, so a busy worker never hoards queued work), retries with backoff for transient failures only,
-/// and a durable quorum queue per model with a delivery limit and a dead-letter queue.
+/// and a durable quorum queue per model with a delivery limit and a dead-letter queue, where all poison ends.
 /// </summary>
 public sealed class RenderJobConsumerDefinition : ConsumerDefinition<RenderJobConsumer>
 {
@@ -29,6 +29,10 @@ public sealed class RenderJobConsumerDefinition : ConsumerDefinition<RenderJobCo
         endpoint.SetQueueArgument("x-delivery-limit", deliveryLimit);
         endpoint.SetQueueArgument("x-dead-letter-exchange", "");
         endpoint.SetQueueArgument("x-dead-letter-routing-key", RenderTopology.DeadLetterQueueName(model));
+        // A message that cannot be read, or a job that faults after its retries, goes back to the queue instead of
+        // MassTransit's _error/_skipped queues: the quorum queue counts it and dead-letters it at its delivery limit.
+        endpoint.RethrowFaultedMessages();
+        endpoint.ThrowOnSkippedMessages();
         endpoint.PrefetchCount = pipelines;
         endpoint.ConcurrentMessageLimit = pipelines;
         endpoint.Bind(RenderTopology.ExchangeName, b =>

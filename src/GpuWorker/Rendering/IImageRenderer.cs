@@ -20,6 +20,9 @@ public interface IRendererFactory
 {
     IReadOnlyList<string> Models { get; }
 
+    /// <summary>What renders, announced in heartbeats: <c>farm-engine</c> for the real one, <c>simulated</c> for the test renderer.</summary>
+    string Renderer { get; }
+
     /// <summary>Family and hash of each model, announced in heartbeats; empty when the factory cannot tell.</summary>
     IReadOnlyList<WorkerModel> Describe() => [];
 

@@ -1,3 +1,4 @@
+using Farm.Diffusion;
 using Farm.Diffusion.Pipelines;
 using Farm.GpuWorker.Models;
 using Farm.Shared.Contracts;
@@ -49,6 +50,8 @@ internal sealed class ModelLibraryRendererFactory(ModelLibrary library, Pipeline
     }
 
     public IReadOnlyList<string> Models { get; } = library.Names;
+
+    public string Renderer => EngineInfo.EngineName;
 
     public IReadOnlyList<WorkerModel> Describe() => library.Describe();
 

@@ -23,7 +23,10 @@ public sealed record SweepProgressed(
     string? Worker = null,
     string? Error = null);
 
-/// <summary>What a worker announces every few seconds; the coordinator lists these and learns the served models.</summary>
+/// <summary>
+/// What a worker announces every few seconds; the coordinator lists these and learns the served models.
+/// <see cref="Renderer"/> is what renders its images: <c>farm-engine</c>, or <c>simulated</c> for a test worker.
+/// </summary>
 public sealed record WorkerHeartbeat(
     string WorkerId,
     string Host,
@@ -33,7 +36,8 @@ public sealed record WorkerHeartbeat(
     string? CurrentJob,
     DateTimeOffset StartedAt,
     DateTimeOffset At,
-    IReadOnlyList<WorkerModel>? ModelDetails = null);
+    IReadOnlyList<WorkerModel>? ModelDetails = null,
+    string? Renderer = null);
 
 /// <summary>A model a worker serves: its family (sd1, sd2, sdxl) and the SHA-256 of its weights once computed.</summary>
 public sealed record WorkerModel(string Name, string Family, string? Sha256);

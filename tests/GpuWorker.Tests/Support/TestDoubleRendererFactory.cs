@@ -13,6 +13,8 @@ internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> ste
 {
     public IReadOnlyList<string> Models => [model];
 
+    public string Renderer => "test-double";
+
     public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay);
 
     private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay) : IImageRenderer
