@@ -15,6 +15,11 @@ public sealed class WorkerOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Quorum queue delivery limit: a message that crashed this many workers goes to the dead-letter queue.</summary>
     public int DeliveryLimit { get; set; } = 5;
+    /// <summary>Retries in place, with backoff from <see cref="RetryFirstInterval"/> to 30 s, of a render that throws.</summary>
+    public int Retries { get; set; } = 5;
+    public TimeSpan RetryFirstInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>A job that failed after its retries goes to another worker, until this many different workers failed it.</summary>
+    public int SoftFailWorkers { get; set; } = 3;
     /// <summary>After this many failed jobs of one sweep, a worker hands that sweep's jobs back instead of rendering them.</summary>
     public int BlocklistAfter { get; set; } = 3;
     /// <summary>How long a blocklisted worker holds a job before handing it back, so another worker gets it.</summary>

@@ -23,7 +23,7 @@ public sealed class SimulatedWorkerTests : IAsyncLifetime
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Finish = TimeSpan.FromSeconds(120);
-    private static readonly CoordinatorOptions Options = new() { DefaultBatchSize = 1, PublishAhead = 4 };
+    private static readonly CoordinatorOptions Options = new() { DefaultBatchSize = 1, QueuedPerPipeline = 2 };
 
     private readonly string model = TestServices.UniqueName("sim");
     private readonly List<WorkerProcess> processes = [];

@@ -19,7 +19,8 @@ namespace Farm.Coordinator.Api;
 public sealed record SweepAccepted(string Id, long Images, long Jobs);
 public sealed record ImageCounts(long Total, long Completed, long Failed, long Running, long Queued);
 public sealed record SweepStatus(string Id, string Model, string State, ImageCounts Images, long Jobs, double Progress, double? EtaSeconds,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl, int Priority = SweepPriority.Default);
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl, int Priority = SweepPriority.Default,
+    string? Reason = null, IReadOnlyList<string>? BlocklistedWorkers = null);
 public sealed record ImageItem(long Index, string Id, string Prompt, long Seed, int Steps, double GuidanceScale, string Scheduler, string State,
     string? Key, string? Url, string? Error, string? Model = null, int Width = 0, int Height = 0);
 public sealed record ImagePage(IReadOnlyList<ImageItem> Items, long Total);
@@ -67,8 +68,12 @@ internal static class SweepEndpoints
         return TypedResults.Ok<IReadOnlyList<SweepStatus>>(result);
     }
 
-    private static async Task<Results<Ok<SweepStatus>, NotFound>> GetAsync(string id, IProgressStore store, IObjectStore bucket, S3Options s3) =>
-        await store.GetSweepAsync(id) is { } s ? TypedResults.Ok(Status(s, bucket, s3)) : TypedResults.NotFound();
+    private static async Task<Results<Ok<SweepStatus>, NotFound>> GetAsync(string id, IProgressStore store, IObjectStore bucket, S3Options s3)
+    {
+        if (await store.GetSweepAsync(id) is not { } s) return TypedResults.NotFound();
+        var blocklist = await store.GetBlocklistAsync(id);
+        return TypedResults.Ok(Status(s, bucket, s3) with { BlocklistedWorkers = blocklist.Count > 0 ? blocklist : null });
+    }
 
     internal static SweepStatus Status(SweepSnapshot s, IObjectStore bucket, S3Options s3)
     {
@@ -81,7 +86,7 @@ internal static class SweepEndpoints
         var running = Math.Min(s.Running, Math.Max(0, s.Total - s.Completed - s.Failed));
         var sheet = s.FinishedAt is not null && !s.Cancelled ? bucket.GetUrl(StorageKeys.ContactSheet(s.Id), s3.UrlExpiry) : null;
         return new SweepStatus(s.Id, s.Model, s.State, new ImageCounts(s.Total, Math.Min(s.Completed, s.Total), s.Failed, running, s.Total - Math.Min(s.Total, s.Completed + s.Failed) - running),
-            s.Jobs, Math.Round(s.Progress, 4), eta, s.CreatedAt, s.StartedAt, s.FinishedAt, sheet, s.Priority);
+            s.Jobs, Math.Round(s.Progress, 4), eta, s.CreatedAt, s.StartedAt, s.FinishedAt, sheet, s.Priority, s.FailedReason);
     }
 
     private static async Task<Results<Ok<ImagePage>, NotFound, ValidationProblem>> ImagesAsync(

@@ -56,8 +56,7 @@ public sealed class RenderJobConsumer(
             var reason = $"not retried: this job was delivered {previous} times and never finished (each time the worker "
                          + "holding it crashed, e.g. a GPU driver fault, was killed, lost the broker, or its render kept throwing)";
             logger.LogError("job {Sweep}/{Job} failed: {Reason}", job.SweepId, job.JobIndex, reason);
-            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, reason, slots.All[0].Id, DateTimeOffset.UtcNow);
-            await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slots.All[0].Id, Error: reason));
+            await FailAsync(job, indices, reason, slots.All[0].Id);
             return;
         }
 
@@ -69,11 +68,11 @@ public sealed class RenderJobConsumer(
             await HandBackAsync(context, "the worker is stopping");
             return;
         }
-        if ((await store.GetBlocklistAsync(job.SweepId)).Contains(slot.Id))
+        if (await store.IsBarredAsync(job.SweepId, job.JobIndex, slot.Id))
         {
             // A pause first, so that the job goes to another worker rather than straight back to this one.
             await Task.Delay(options.BlocklistHandBackDelay, cancellation);
-            await HandBackAsync(context, "this worker is blocklisted for the sweep after repeated failures");
+            await HandBackAsync(context, "this worker failed it before, or is blocklisted for the sweep");
             return;
         }
         slot.CurrentJob = $"{job.SweepId}/{job.JobIndex}";
@@ -111,16 +110,16 @@ public sealed class RenderJobConsumer(
         {
             logger.LogWarning("job {Sweep}/{Job} failed, not retried: {Error}", job.SweepId, job.JobIndex, e.Message);
             await reporter.FlushAsync(FlushLimit);
-            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, e.Message, slot.Id, DateTimeOffset.UtcNow);
-            await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slot.Id, Error: e.Message));
+            await FailAsync(job, indices, e.Message, slot.Id);
             return;
         }
         catch (Exception e)
         {
             reporter.Post(s => s.JobStoppedAsync(job.SweepId, job.JobIndex, "retrying"));
-            if (await store.RecordWorkerFailureAsync(job.SweepId, job.JobIndex, slot.Id, options.BlocklistAfter))
-                logger.LogWarning("blocklisted for sweep {Sweep} after {Count} failed jobs; the last: {Error}", job.SweepId, options.BlocklistAfter, e.Message);
-            throw;
+            if (context.GetRetryAttempt() < options.Retries) throw;
+            await reporter.FlushAsync(FlushLimit);
+            await SoftFailAsync(context, indices, slot.Id, e);
+            return;
         }
 
         await results.StoreAsync(job, images, slot.Id, clock.Elapsed.TotalSeconds, cancellation);
@@ -128,6 +127,33 @@ public sealed class RenderJobConsumer(
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// A job that kept failing here after its retries: counted against this worker, then handed to another worker,
+    /// until <see cref="WorkerOptions.SoftFailWorkers"/> different workers (or every live one) failed it, as Flamenco
+    /// soft-fails a task; only then are its images failed, with the error.
+    /// </summary>
+    private async Task SoftFailAsync(ConsumeContext<RenderJob> context, IReadOnlyList<long> indices, string worker, Exception error)
+    {
+        var job = context.Message;
+        var failure = await store.RecordJobFailureAsync(job.SweepId, job.JobIndex, worker, options.BlocklistAfter);
+        if (failure.Blocklisted)
+            logger.LogWarning("blocklisted for sweep {Sweep} after failing {Count} of its jobs; the last: {Error}", job.SweepId, options.BlocklistAfter, error.Message);
+        var serving = (await store.ListWorkersAsync(options.HeartbeatInterval * 5)).Count(w => w.Models.Contains(job.Model));
+        if (failure.WorkersFailedJob < Math.Min(options.SoftFailWorkers, serving))
+        {
+            await HandBackAsync(context, $"it failed here ({error.Message}); another worker tries it");
+            return;
+        }
+        logger.LogWarning("job {Sweep}/{Job} failed on {Workers} worker(s): {Error}", job.SweepId, job.JobIndex, failure.WorkersFailedJob, error.Message);
+        await FailAsync(job, indices, $"failed on {failure.WorkersFailedJob} worker(s), the last {worker}: {error.Message}", worker);
+    }
+
+    private async Task FailAsync(RenderJob job, IReadOnlyList<long> indices, string reason, string worker)
+    {
+        await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, reason, worker, DateTimeOffset.UtcNow);
+        await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: worker, Error: reason));
     }
 
     /// <summary>How often the quorum queue delivered this message before without an acknowledgement (its <c>x-delivery-count</c>).</summary>
@@ -144,7 +170,7 @@ public sealed class RenderJobConsumer(
     {
         if (await store.GetSweepAsync(job.SweepId) is { Cancelled: false, FailedReason: { } reason })
         {
-            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, $"not rendered: the sweep ended failed ({reason})", worker, DateTimeOffset.UtcNow);
+            await FailAsync(job, indices, $"not rendered: the sweep ended failed ({reason})", worker);
             logger.LogInformation("job {Sweep}/{Job} not rendered: sweep ended failed", job.SweepId, job.JobIndex);
             return;
         }

@@ -9,7 +9,7 @@ namespace Farm.GpuWorker.Consumers;
 /// pipelines, so a busy worker never hoards queued work), retries with backoff for transient failures only,
 /// and a durable quorum queue per model with a delivery limit and a dead-letter queue, where all poison ends.
 /// </summary>
-public sealed class RenderJobConsumerDefinition : ConsumerDefinition<RenderJobConsumer>
+public sealed class RenderJobConsumerDefinition(WorkerOptions options) : ConsumerDefinition<RenderJobConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<RenderJobConsumer> consumer, IRegistrationContext context)
     {
@@ -17,7 +17,8 @@ public sealed class RenderJobConsumerDefinition : ConsumerDefinition<RenderJobCo
         {
             r.Ignore<RenderRejectedException>();
             r.Ignore<ArgumentException>();
-            r.Exponential(5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+            if (options.Retries > 0) r.Exponential(options.Retries, options.RetryFirstInterval, TimeSpan.FromSeconds(30), options.RetryFirstInterval * 2);
+            else r.None();
         });
     }
 

@@ -49,6 +49,9 @@ public sealed record SweepSnapshot(
     public double Progress => Total == 0 ? 1 : Math.Clamp((Completed + Failed + RunningFraction) / Total, 0, 1);
 }
 
+/// <summary>What <see cref="IProgressStore.RecordJobFailureAsync"/> did: how many workers have failed the job, and whether this one is now blocklisted.</summary>
+public readonly record struct JobFailure(int WorkersFailedJob, bool Blocklisted);
+
 /// <summary>What <see cref="IProgressStore.CompleteImagesAsync"/> and <see cref="IProgressStore.FailImagesAsync"/> did.</summary>
 public readonly record struct CountResult(int NewlyCounted, bool SweepFinished);
 
@@ -83,10 +86,12 @@ public interface IProgressStore
     /// </summary>
     Task<IReadOnlyList<long>> RequeueFailedAsync(string id);
     /// <summary>
-    /// Counts a failed job of the sweep against the worker (retries of the same job count once); returns true once
-    /// the worker has failed <paramref name="blocklistAfter"/> jobs, and from then on lists it in the blocklist.
+    /// Records that the worker failed the job (again failing it counts once): the worker is blocklisted for the sweep
+    /// once it has failed <paramref name="blocklistAfter"/> of its jobs.
     /// </summary>
-    Task<bool> RecordWorkerFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter);
+    Task<JobFailure> RecordJobFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter);
+    /// <summary>True when the worker should not render the job: it is blocklisted for the sweep, or it failed this job before.</summary>
+    Task<bool> IsBarredAsync(string sweepId, long jobIndex, string worker);
     Task<IReadOnlyList<string>> GetBlocklistAsync(string sweepId);
     /// <summary>Clears the running entries of jobs whose worker is not in <paramref name="liveWorkers"/>; returns how many.</summary>
     Task<int> ForgetJobsOfDeadWorkersAsync(string sweepId, IReadOnlySet<string> liveWorkers);

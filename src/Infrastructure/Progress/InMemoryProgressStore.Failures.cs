@@ -30,17 +30,25 @@ public sealed partial class InMemoryProgressStore
         }
     }
 
-    public Task<bool> RecordWorkerFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter)
+    public Task<JobFailure> RecordJobFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter)
     {
         lock (gate)
         {
-            if (!sweeps.TryGetValue(sweepId, out var s)) return Task.FromResult(false);
-            if (!s.WorkerFailedJobs.TryGetValue(worker, out var failed)) s.WorkerFailedJobs[worker] = failed = [];
-            failed.Add(jobIndex);
-            if (failed.Count < blocklistAfter) return Task.FromResult(false);
-            s.Blocklist.Add(worker);
-            return Task.FromResult(true);
+            if (!sweeps.TryGetValue(sweepId, out var s)) return Task.FromResult(new JobFailure(0, false));
+            if (!s.WorkerFailedJobs.TryGetValue(worker, out var jobs)) s.WorkerFailedJobs[worker] = jobs = [];
+            if (!s.JobFailedWorkers.TryGetValue(jobIndex, out var workers)) s.JobFailedWorkers[jobIndex] = workers = new(StringComparer.Ordinal);
+            jobs.Add(jobIndex);
+            workers.Add(worker);
+            var blocklisted = jobs.Count >= blocklistAfter && s.Blocklist.Add(worker);
+            return Task.FromResult(new JobFailure(workers.Count, blocklisted));
         }
+    }
+
+    public Task<bool> IsBarredAsync(string sweepId, long jobIndex, string worker)
+    {
+        lock (gate)
+            return Task.FromResult(sweeps.TryGetValue(sweepId, out var s)
+                && (s.Blocklist.Contains(worker) || s.JobFailedWorkers.TryGetValue(jobIndex, out var w) && w.Contains(worker)));
     }
 
     public Task<IReadOnlyList<string>> GetBlocklistAsync(string sweepId)

@@ -21,6 +21,7 @@ public sealed partial class InMemoryProgressStore : IProgressStore
         public readonly Dictionary<long, (int Images, int Step, int Total)> Running = [];
         public readonly Dictionary<long, string> RunningWorker = [];
         public readonly Dictionary<string, HashSet<long>> WorkerFailedJobs = new(StringComparer.Ordinal);
+        public readonly Dictionary<long, HashSet<string>> JobFailedWorkers = [];
         public readonly HashSet<string> Blocklist = new(StringComparer.Ordinal);
     }
 

@@ -8,24 +8,32 @@ public sealed partial class RedisProgressStore
     private const string RequeueScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HGET', KEYS[1], 'cancelled') == '1' then return {} end
         local failed = redis.call('HKEYS', KEYS[3])
+        redis.call('HDEL', KEYS[1], 'failedReason')
+        if #failed == 0 then return {} end
         for _, index in ipairs(failed) do redis.call('SREM', KEYS[2], index) end
         redis.call('DEL', KEYS[3])
         redis.call('HINCRBY', KEYS[1], 'failed', -#failed)
-        redis.call('HDEL', KEYS[1], 'failedReason')
-        if #failed > 0 then redis.call('HDEL', KEYS[1], 'finishedAt') end
+        redis.call('HDEL', KEYS[1], 'finishedAt')
         return failed
         """;
 
-    // KEYS: sweep, the worker's failed jobs, blocklist. ARGV: worker, jobIndex, blocklistAfter. Retries of one job count once.
-    private const string WorkerFailureScript = """
-        redis.call('SADD', KEYS[2], ARGV[2])
+    // KEYS: the worker's failed jobs, the job's failed workers, blocklist. ARGV: worker, jobIndex, blocklistAfter.
+    private const string JobFailureScript = """
+        redis.call('SADD', KEYS[1], ARGV[2])
+        redis.call('SADD', KEYS[2], ARGV[1])
+        redis.call('EXPIRE', KEYS[1], 604800)
         redis.call('EXPIRE', KEYS[2], 604800)
-        if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then
-          redis.call('SADD', KEYS[3], ARGV[1])
+        local blocklisted = 0
+        if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+          blocklisted = redis.call('SADD', KEYS[3], ARGV[1])
           redis.call('EXPIRE', KEYS[3], 604800)
-          return 1
         end
-        return 0
+        return {redis.call('SCARD', KEYS[2]), blocklisted}
+        """;
+
+    // KEYS: blocklist, the job's failed workers. ARGV: worker.
+    private const string BarredScript = """
+        return redis.call('SISMEMBER', KEYS[1], ARGV[1]) + redis.call('SISMEMBER', KEYS[2], ARGV[1])
         """;
 
     // KEYS: running. ARGV: job key prefix, live workers... A job whose key is gone (expired) has no worker either.
@@ -60,9 +68,15 @@ public sealed partial class RedisProgressStore
         return result.Select(r => (long)r).Order().ToList();
     }
 
-    public async Task<bool> RecordWorkerFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter) =>
-        (int)await Db.ScriptEvaluateAsync(WorkerFailureScript, [keys.Sweep(sweepId), keys.WorkerFailedJobs(sweepId, worker), keys.Blocklist(sweepId)],
-            [worker, jobIndex, blocklistAfter]) == 1;
+    public async Task<JobFailure> RecordJobFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter)
+    {
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(JobFailureScript,
+            [keys.WorkerFailedJobs(sweepId, worker), keys.JobFailedWorkers(sweepId, jobIndex), keys.Blocklist(sweepId)], [worker, jobIndex, blocklistAfter]))!;
+        return new JobFailure((int)result[0], (int)result[1] == 1);
+    }
+
+    public async Task<bool> IsBarredAsync(string sweepId, long jobIndex, string worker) =>
+        (int)await Db.ScriptEvaluateAsync(BarredScript, [keys.Blocklist(sweepId), keys.JobFailedWorkers(sweepId, jobIndex)], [worker]) > 0;
 
     public async Task<IReadOnlyList<string>> GetBlocklistAsync(string sweepId) =>
         (await Db.SetMembersAsync(keys.Blocklist(sweepId))).Select(v => (string)v!).Order(StringComparer.Ordinal).ToList();

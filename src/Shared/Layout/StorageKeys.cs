@@ -24,7 +24,8 @@ public static class StorageKeys
 /// <list type="bullet">
 /// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs,
 /// publishedImages (the publishing cursor), priority, paused, failedReason (ended early)</item>
-/// <item><c>sweep:{id}:failed-jobs:{worker}</c> set of job indices the worker failed; <c>sweep:{id}:blocklist</c> set of workers that
+/// <item><c>sweep:{id}:failed-jobs:{worker}</c> set of job indices the worker failed; <c>sweep:{id}:job-failed-by:{job}</c>
+/// set of workers that failed the job; <c>sweep:{id}:blocklist</c> set of workers that
 /// hand the sweep's jobs back</item>
 /// <item><c>sweep:{id}:done</c> set of counted image indices (completed or failed), so a redelivery never counts twice</item>
 /// <item><c>sweep:{id}:failed</c> hash index → error</item>
@@ -44,6 +45,7 @@ public sealed record ProgressKeys(string Prefix)
     public string Job(string id, long jobIndex) => JobPrefix(id) + jobIndex.ToString(CultureInfo.InvariantCulture);
     public string JobPrefix(string id) => $"{Prefix}job:{id}:";
     public string WorkerFailedJobs(string id, string worker) => $"{Prefix}sweep:{id}:failed-jobs:{worker}";
+    public string JobFailedWorkers(string id, long jobIndex) => $"{Prefix}sweep:{id}:job-failed-by:{jobIndex.ToString(CultureInfo.InvariantCulture)}";
     public string Blocklist(string id) => $"{Prefix}sweep:{id}:blocklist";
     public string Channel(string id) => $"{Prefix}progress:{id}";
     public string Sweeps => $"{Prefix}sweeps";

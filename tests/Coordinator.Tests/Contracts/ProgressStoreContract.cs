@@ -52,6 +52,58 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task A_sweep_ended_failed_skips_its_jobs_and_a_requeue_of_its_failed_images_reopens_it()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s6", "tiny", 4, 2, 2, DateTimeOffset.UtcNow);
+        await store.FailImagesAsync("s6", 0, [0, 1], "boom", "w1", DateTimeOffset.UtcNow);
+        await store.FailSweepAsync("s6", "too many failures", DateTimeOffset.UtcNow);
+        var ended = (await store.GetSweepAsync("s6"))!;
+        Assert.Equal(("failed", "too many failures", true), (ended.State, ended.FailedReason, ended.Stopped));
+        Assert.NotNull(ended.FinishedAt);
+        Assert.True(await store.IsCancelledAsync("s6"));
+        Assert.False(await store.JobStartedAsync("s6", 1, 2, "w1", DateTimeOffset.UtcNow));
+
+        Assert.Equal([0L, 1L], await store.RequeueFailedAsync("s6"));
+        var reopened = (await store.GetSweepAsync("s6"))!;
+        Assert.Equal(("queued", null, 0L, (DateTimeOffset?)null), (reopened.State, reopened.FailedReason, reopened.Failed, reopened.FinishedAt));
+        Assert.Equal(["queued", "queued"], await store.GetImageStatesAsync("s6", [0, 1]));
+        Assert.Equal(new CountResult(2, false), await store.CompleteImagesAsync("s6", 0, [0, 1], "w2", DateTimeOffset.UtcNow));
+        Assert.Empty(await store.RequeueFailedAsync("s6"));
+    }
+
+    [Fact]
+    public async Task A_worker_failing_distinct_jobs_is_blocklisted_and_barred_from_the_jobs_it_failed()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s7", "tiny", 8, 4, 2, DateTimeOffset.UtcNow);
+        Assert.Equal(new JobFailure(1, false), await store.RecordJobFailureAsync("s7", 0, "w1", blocklistAfter: 2));
+        Assert.Equal(new JobFailure(1, false), await store.RecordJobFailureAsync("s7", 0, "w1", blocklistAfter: 2)); // the same job again
+        Assert.Equal(new JobFailure(2, false), await store.RecordJobFailureAsync("s7", 0, "w2", blocklistAfter: 2));
+        Assert.True(await store.IsBarredAsync("s7", 0, "w1"));
+        Assert.False(await store.IsBarredAsync("s7", 1, "w1"));
+        Assert.Empty(await store.GetBlocklistAsync("s7"));
+        Assert.Equal(new JobFailure(1, true), await store.RecordJobFailureAsync("s7", 1, "w1", blocklistAfter: 2));
+        Assert.Equal(["w1"], await store.GetBlocklistAsync("s7"));
+        Assert.True(await store.IsBarredAsync("s7", 3, "w1"));
+        Assert.False(await store.IsBarredAsync("s7", 3, "w2"));
+    }
+
+    [Fact]
+    public async Task Running_jobs_of_workers_no_longer_alive_are_forgotten()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s8", "tiny", 6, 3, 2, DateTimeOffset.UtcNow);
+        await store.JobStartedAsync("s8", 0, 2, "alive", DateTimeOffset.UtcNow);
+        await store.JobStartedAsync("s8", 1, 2, "dead", DateTimeOffset.UtcNow);
+        await store.StepAsync("s8", 1, 2, 1, 4, "dead");
+        Assert.Equal(1, await store.ForgetJobsOfDeadWorkersAsync("s8", new HashSet<string> { "alive" }));
+        Assert.Equal([0L], await store.GetRunningJobsAsync("s8"));
+        Assert.Equal(0, await store.ForgetJobsOfDeadWorkersAsync("s8", new HashSet<string> { "alive" }));
+        Assert.Equal(2, (await store.GetSweepAsync("s8"))!.Running);
+    }
+
+    [Fact]
     public async Task Steps_show_as_fractional_progress_of_the_running_images()
     {
         var store = await CreateAsync();

@@ -20,14 +20,16 @@ internal sealed class InProcessWorkers(IReadOnlyDictionary<string, string> setti
 
     public IReadOnlyList<IHost> Hosts => hosts;
 
-    public async Task StartAsync(string id)
+    /// <param name="failure">The exception, if any, a job with this seed throws on this worker.</param>
+    public async Task StartAsync(string id, Func<long, Exception?>? failure = null, Action<WorkerOptions>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddFarmSettings(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddServiceStores(builder.Configuration);
         var options = new WorkerOptions { WorkerId = id, HeartbeatInterval = TimeSpan.FromMilliseconds(500) };
-        builder.Services.AddFarmWorker(options, new TestDoubleRendererFactory(model, () => StepDelay));
+        configure?.Invoke(options);
+        builder.Services.AddFarmWorker(options, new TestDoubleRendererFactory(model, () => StepDelay, failure));
         await WorkerHosting.DeclareDeadLetterQueuesAsync(TestServices.RabbitMqUrl.ToString(), [model], CancellationToken.None);
         builder.Services.AddMassTransit(x =>
         {
