@@ -1,5 +1,6 @@
 using Farm.Coordinator.Api;
 using Farm.Coordinator.Sweeps;
+using Farm.Coordinator.Tenancy;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;
 using Microsoft.AspNetCore.Builder;
@@ -25,6 +26,7 @@ public static class CoordinatorHosting
         services.AddSingleton<KnownModels>();
         services.AddSingleton<SweepService>();
         services.AddHostedService<SweepPublisher>();
+        services.AddFarmTenancy();
         services.AddDependencyChecks()
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
@@ -35,6 +37,7 @@ public static class CoordinatorHosting
     public static WebApplication MapFarmCoordinator(this WebApplication app)
     {
         app.UseShutdownGate(app.Lifetime);
+        app.UseFarmTenancy();
         app.MapOpenApi();
         app.MapSweepApi();
         app.MapFarmHealth();

@@ -17,8 +17,12 @@ public sealed record SweepSnapshot(
     long Completed,
     long Failed,
     long Running,
-    double RunningFraction)
+    double RunningFraction,
+    string Tenant = SweepSnapshot.NoTenant)
 {
+    /// <summary>The tenant of sweeps recorded without one (before tenants, or with keys off): only admins see them.</summary>
+    public const string NoTenant = "anonymous";
+
     public long Queued => Math.Max(0, Total - Completed - Failed - Running);
 
     public bool AllDone => Completed + Failed >= Total;
@@ -42,10 +46,12 @@ public readonly record struct CountResult(int NewlyCounted, bool SweepFinished);
 /// </summary>
 public interface IProgressStore
 {
-    Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt);
+    Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant);
     Task<SweepSnapshot?> GetSweepAsync(string id);
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit);
+    /// <summary>The tenant's sweeps, newest first.</summary>
+    Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit);
     /// <summary>Stores <paramref name="value"/> under the key unless one is there; returns the value that was there, or null.</summary>
     Task<string?> ClaimIdempotencyKeyAsync(string key, string value);
     Task SetPublishedJobsAsync(string id, long publishedJobs);

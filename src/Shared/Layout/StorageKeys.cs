@@ -41,6 +41,8 @@ public sealed record ProgressKeys(string Prefix)
     public string Job(string id, long jobIndex) => $"{Prefix}job:{id}:{jobIndex.ToString(CultureInfo.InvariantCulture)}";
     public string Channel(string id) => $"{Prefix}progress:{id}";
     public string Sweeps => $"{Prefix}sweeps";
+    public string TenantSweeps(string tenant) => $"{Prefix}tenant:{tenant}:sweeps";
+    public string ApiKeys => $"{Prefix}apikeys";
     public string Workers => $"{Prefix}workers";
     public string Idempotency(string key) => $"{Prefix}idempotency:{key}";
 }
