@@ -3,7 +3,7 @@ using Farm.Testing;
 
 namespace Farm.Cli.Tests;
 
-/// <summary>`farm keys` against the real Redis: the key is printed once, listed never, and revoked by id.</summary>
+/// <summary>`farm keys` against the real Redis: the key is printed once, listed never, and revoked by id; and what `farm coordinator` does without one.</summary>
 [Collection("console")]
 public sealed class KeysCommandTests : IDisposable
 {
@@ -51,6 +51,26 @@ public sealed class KeysCommandTests : IDisposable
         (code, error, _) = await Cli.RunCapturingOutput("keys", "revoke", key.Id);
         Assert.Equal(2, code);
         Assert.Equal($"farm keys revoke: no key '{key.Id}' (./farm keys list shows them)", error.Trim());
+    }
+
+    [Fact]
+    public async Task The_coordinator_on_a_public_address_with_no_key_exits_2_saying_how_to_make_one()
+    {
+        var rabbit = Environment.GetEnvironmentVariable("FARM_RABBITMQ_URL");
+        Environment.SetEnvironmentVariable("FARM_RABBITMQ_URL", TestServices.RabbitMqUrl.ToString());
+        try
+        {
+            var (code, error, output) = await Cli.RunCapturingOutput("coordinator", "--urls", "http://0.0.0.0:0");
+            Assert.Equal(2, code);
+            Assert.StartsWith("farm coordinator: not starting: the coordinator would listen on http://0.0.0.0:0, beyond this machine, and no API key exists", error.Trim());
+            Assert.Contains("./farm keys create --tenant NAME --admin", error);
+            Assert.Contains("FARM_AUTH=off", error);
+            Assert.DoesNotContain("listening", output);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("FARM_RABBITMQ_URL", rabbit);
+        }
     }
 
     [Fact]
