@@ -13,10 +13,10 @@ internal static class TenancyHosting
 {
     public static IServiceCollection AddFarmTenancy(this IServiceCollection services)
     {
-        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
-            .Validate(o => o.Problem() is null, "Auth:Mode (FARM_AUTH) must be auto, on or off").ValidateOnStart();
-        services.AddOptions<TenantLimitsOptions>().BindConfiguration(TenantLimitsOptions.Section)
-            .Validate(o => !o.Validate().Any(), "Tenants: limits must be ≥ 1").ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>>(new OptionProblems<AuthOptions>(o => o.Problem() is { } p ? [p] : []));
+        services.AddOptions<TenantLimitsOptions>().BindConfiguration(TenantLimitsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TenantLimitsOptions>>(new OptionProblems<TenantLimitsOptions>(o => o.Validate()));
         // Keys live where the sweeps live: in Redis when the host uses it, else in memory (the embedded default).
         services.TryAddSingleton<IApiKeyStore>(sp => sp.GetService<IConnectionMultiplexer>() is { } redis && sp.GetService<RedisOptions>() is { } options
             ? new RedisApiKeyStore(redis, options.Prefix)

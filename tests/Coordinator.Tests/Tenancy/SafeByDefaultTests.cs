@@ -77,10 +77,12 @@ public sealed class SafeByDefaultTests
     }
 
     [Fact]
-    public async Task An_unknown_FARM_AUTH_value_stops_the_start_naming_the_setting()
+    public async Task An_unknown_FARM_AUTH_value_or_a_zero_limit_stops_the_start_naming_the_setting()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => TenantCoordinator.StartAsync("bad-auth", new Dictionary<string, string?> { ["Auth:Mode"] = "maybe" }));
-        Assert.Contains("FARM_AUTH", error.Message);
+        Assert.Contains("Auth:Mode (FARM_AUTH) must be auto, on or off, got 'maybe'", error.Message);
+        error = await Assert.ThrowsAnyAsync<Exception>(() => TenantCoordinator.StartAsync("bad-limit", new Dictionary<string, string?> { ["Tenants:RequestsPerSecond"] = "0" }));
+        Assert.Contains("Tenants:RequestsPerSecond must be ≥ 1", error.Message);
     }
 
     private static int FreePort()
