@@ -142,14 +142,19 @@ internal static class SweepEndpoints
         return TypedResults.Ok(new ImagePage(items, total));
     }
 
-    private static async Task<Results<ServerSentEventsResult<string>, NotFound>> EventsAsync(string id, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3,
-        IHostApplicationLifetime lifetime, CancellationToken cancellation) =>
-        await VisibleAsync(id, user, store) is null ? TypedResults.NotFound()
-            : TypedResults.ServerSentEvents(Stream(id, store, bucket, s3, lifetime.ApplicationStopping, cancellation));
+    private static async Task<Results<ServerSentEventsResult<string>, NotFound>> EventsAsync(string id, ClaimsPrincipal user, HttpRequest request,
+        IApiKeyStore keys, IProgressStore store, IObjectStore bucket, S3Options s3, IHostApplicationLifetime lifetime, CancellationToken cancellation)
+    {
+        if (await VisibleAsync(id, user, store) is null) return TypedResults.NotFound();
+        // A stream outlives the request's one key check: its key is looked up again with every status, so a revoke ends it.
+        var secret = user.HasKey() ? ApiKeyAuthentication.BearerKey(request) : null;
+        Func<Task<bool>> allowed = secret is null ? () => Task.FromResult(true) : async () => await keys.FindAsync(secret) is not null;
+        return TypedResults.ServerSentEvents(Stream(id, store, bucket, s3, allowed, lifetime.ApplicationStopping, cancellation));
+    }
 
-    /// <summary>Status every second and live progress, until the sweep ends, the client leaves, or the coordinator stops.</summary>
+    /// <summary>Status every second and live progress, until the sweep ends, the client leaves, its key is revoked, or the coordinator stops.</summary>
     private static async IAsyncEnumerable<SseItem<string>> Stream(string id, IProgressStore store, IObjectStore bucket, S3Options s3,
-        CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
+        Func<Task<bool>> allowed, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
     {
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(stopping, aborted);
         var cancellation = ends.Token;
@@ -161,7 +166,7 @@ internal static class SweepEndpoints
             if (DateTime.UtcNow >= nextStatus)
             {
                 nextStatus = DateTime.UtcNow.AddSeconds(1);
-                if (await store.GetSweepAsync(id) is not { } sweep) yield break;
+                if (!await allowed() || await store.GetSweepAsync(id) is not { } sweep) yield break;
                 var status = Status(sweep, bucket, s3);
                 yield return new SseItem<string>(FarmJson.Serialize(status), "status");
                 if (status.State is "completed" or "failed" or "cancelled") yield break;

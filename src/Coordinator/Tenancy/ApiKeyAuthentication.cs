@@ -20,11 +20,10 @@ internal sealed class ApiKeyAuthentication(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (policy.Options.Off) return Success(Callers.Anonymous);
-        var header = Request.Headers.Authorization.ToString();
-        if (header.Length == 0) return await policy.KeysRequiredAsync() ? AuthenticateResult.NoResult() : Success(Callers.Anonymous);
-        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) || header.Length == Bearer.Length)
+        if (Request.Headers.Authorization.Count == 0) return await policy.KeysRequiredAsync() ? AuthenticateResult.NoResult() : Success(Callers.Anonymous);
+        if (BearerKey(Request) is not { } secret)
             return await policy.KeysRequiredAsync() ? AuthenticateResult.Fail("the Authorization header is not 'Bearer KEY'") : Success(Callers.Anonymous);
-        var key = await keys.FindAsync(header[Bearer.Length..].Trim());
+        var key = await keys.FindAsync(secret);
         if (key is not null) return Success(Callers.For(key));
         return await policy.KeysRequiredAsync() ? AuthenticateResult.Fail("unknown or revoked API key") : Success(Callers.Anonymous);
     }
@@ -40,6 +39,13 @@ internal sealed class ApiKeyAuthentication(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         await Results.Problem(title: "This needs an admin key", detail: "Create one with ./farm keys create --tenant NAME --admin.",
             statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(Context);
+
+    /// <summary>The key of <c>Authorization: Bearer KEY</c>, or null when the header is missing or of another kind.</summary>
+    public static string? BearerKey(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase) && header[Bearer.Length..].Trim() is { Length: > 0 } key ? key : null;
+    }
 
     private AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal user) => AuthenticateResult.Success(new AuthenticationTicket(user, SchemeName));
 }

@@ -19,6 +19,9 @@ internal static class Callers
 
     public static bool IsAdmin(this ClaimsPrincipal user) => user.HasClaim(AdminClaim, "true");
 
+    /// <summary>The caller came with a key (not as the anonymous caller of an open coordinator).</summary>
+    public static bool HasKey(this ClaimsPrincipal user) => user.HasClaim(c => c.Type == ClaimTypes.NameIdentifier);
+
     public static bool CanSee(this ClaimsPrincipal user, SweepSnapshot sweep) => user.IsAdmin() || sweep.Tenant == user.Tenant();
 
     private static ClaimsPrincipal Principal(string tenant, bool admin, string? keyId)

@@ -153,6 +153,21 @@ public sealed class TenantIsolationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Revoking_a_key_ends_its_open_event_stream()
+    {
+        var secret = await coordinator.CreateKeyAsync("erin");
+        using var erin = coordinator.Client(secret);
+        var sweep = await SubmitAsync(erin);
+        using var events = await erin.GetAsync($"v1/sweeps/{sweep.Id}/events", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
+        Assert.Equal("event: status", await reader.ReadLineAsync());
+        await coordinator.Keys.RevokeAsync((await coordinator.Keys.ListAsync()).Single(k => k.Tenant == "erin").Id);
+        // The queued sweep would stream a status every second for ever; the revoke ends it at the next one.
+        var rest = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(rest.Split("event: status").Length <= 3, rest);
+    }
+
+    [Fact]
     public async Task No_key_appears_in_the_logs()
     {
         await SubmitAsync(alice);
