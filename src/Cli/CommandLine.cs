@@ -32,6 +32,7 @@ internal static class CommandLine
         root.Add(SubmitCommand.Create());
         root.Add(StatusCommand.Create());
         root.Add(FetchCommand.Create());
+        root.Add(KeysCommand.Create());
         root.Add(CompletionCommand.Create());
         root.Add(CompletionCommand.CreateHidden(root));
         return root;

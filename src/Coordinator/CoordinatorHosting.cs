@@ -1,6 +1,7 @@
 using Farm.Coordinator.Api;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
+using Farm.Coordinator.Tenancy;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;
 using Microsoft.AspNetCore.Builder;
@@ -27,6 +28,7 @@ public static class CoordinatorHosting
         services.AddSingleton<SweepService>();
         services.AddHostedService<SweepPublisher>();
         services.AddHostedService<SweepSupervisor>();
+        services.AddFarmTenancy();
         services.AddDependencyChecks()
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
@@ -37,6 +39,7 @@ public static class CoordinatorHosting
     public static WebApplication MapFarmCoordinator(this WebApplication app)
     {
         app.UseShutdownGate(app.Lifetime);
+        app.UseFarmTenancy();
         app.MapOpenApi();
         app.MapSweepApi();
         app.MapFarmHealth();

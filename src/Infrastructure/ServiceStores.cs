@@ -25,6 +25,7 @@ public static class ServiceStores
         services.AddSingleton<IProgressStore>(sp => new RedisProgressStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.Prefix));
         services.AddSingleton<IObjectStore>(_ => new S3ObjectStore(s3));
         services.AddSingleton(s3);
+        services.AddSingleton(redis);
         services.AddSingleton(new DependencyAddress("redis", WithoutPassword(redis.Configuration), "FARM_REDIS"));
         services.AddSingleton(new DependencyAddress("bucket", $"{s3.Url.TrimEnd('/')}/{s3.Bucket}", "FARM_S3_URL"));
         return (redis, s3);

@@ -40,6 +40,9 @@ public static class FarmSettings
         ("FARM_S3_ACCESS_KEY", "S3:AccessKey"),
         ("FARM_S3_SECRET_KEY", "S3:SecretKey"),
         ("FARM_WORKER_DRAIN_SECONDS", "Worker:DrainSeconds"),
+        ("FARM_AUTH", "Auth:Mode"),
+        ("FARM_TENANT_MAX_QUEUED_IMAGES", "Tenants:MaxQueuedImages"),
+        ("FARM_TENANT_REQUESTS_PER_SECOND", "Tenants:RequestsPerSecond"),
     ];
 
     /// <summary>Adds the FARM_* values found in <paramref name="source"/> (the environment when null).</summary>

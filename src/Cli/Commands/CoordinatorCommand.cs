@@ -20,7 +20,15 @@ internal static class CoordinatorCommand
     private static async Task<int> RunAsync(string urls, bool verbose, CancellationToken cancellation)
     {
         var app = FarmHosting.BuildCoordinator(urls.Split(';', StringSplitOptions.RemoveEmptyEntries), verbose: verbose);
-        await app.StartAsync(cancellation);
+        try
+        {
+            await app.StartAsync(cancellation);
+        }
+        catch (Farm.Coordinator.Tenancy.OpenAccessRefusedException e)
+        {
+            await app.DisposeAsync();
+            throw new UsageException(e.Message);
+        }
         Console.WriteLine($"coordinator listening on {string.Join(", ", app.Urls)} (status page at /, OpenAPI at /openapi/v1.json)");
         await GracefulStop.RunUntilStoppedAsync(app, Farm.Coordinator.CoordinatorHosting.StopBudget, cancellation);
         return 0;

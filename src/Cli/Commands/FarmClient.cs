@@ -6,13 +6,17 @@ using Farm.Shared.Contracts;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>The coordinator's HTTP API as the CLI uses it (`--coordinator URL`, else FARM_COORDINATOR_URL, else http://127.0.0.1:8080).</summary>
-internal sealed class FarmClient(Uri baseUrl) : IDisposable
+/// <summary>
+/// The coordinator's HTTP API as the CLI uses it (`--coordinator URL`, else FARM_COORDINATOR_URL, else http://127.0.0.1:8080),
+/// with the API key from `--api-key`, else FARM_API_KEY, sent on API requests only (never to presigned image URLs).
+/// </summary>
+internal sealed class FarmClient(Uri baseUrl, string? apiKey = null) : IDisposable
 {
     private readonly HttpClient http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
 
-    public static FarmClient From(string? coordinator) =>
-        new(new Uri((coordinator ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"));
+    public static FarmClient From(string? coordinator, string? apiKey = null) =>
+        new(new Uri((coordinator ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"),
+            apiKey ?? Environment.GetEnvironmentVariable("FARM_API_KEY"));
 
     public async Task<SweepAccepted> SubmitAsync(string spec, string? idempotencyKey, CancellationToken cancellation)
     {
@@ -76,14 +80,24 @@ internal sealed class FarmClient(Uri baseUrl) : IDisposable
 
     private async Task<HttpResponseMessage> Send(HttpRequestMessage request, CancellationToken cancellation)
     {
+        if (!string.IsNullOrWhiteSpace(apiKey)) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey.Trim());
+        HttpResponseMessage response;
         try
         {
-            return await http.SendAsync(request, cancellation);
+            response = await http.SendAsync(request, cancellation);
         }
         catch (HttpRequestException e)
         {
             throw new UsageException($"cannot reach the coordinator at {http.BaseAddress}: {e.Message} (start one with ./farm coordinator, or pass --coordinator URL)");
         }
+        if ((int)response.StatusCode == 401)
+        {
+            response.Dispose();
+            throw new UsageException(string.IsNullOrWhiteSpace(apiKey)
+                ? $"the coordinator at {http.BaseAddress} needs an API key: set FARM_API_KEY or pass --api-key (an admin makes one with ./farm keys create --tenant NAME)"
+                : $"the coordinator at {http.BaseAddress} refused this API key (unknown or revoked)");
+        }
+        return response;
     }
 
     private static async Task EnsureOk(HttpResponseMessage response, CancellationToken cancellation)

@@ -3,7 +3,7 @@ using Farm.Cli.Parsing;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm fetch ID --out DIR [--coordinator URL]`: downloads the finished images (and the contact sheet) via presigned URLs.</summary>
+/// <summary>`farm fetch ID --out DIR [--coordinator URL] [--api-key KEY]`: downloads the finished images (and the contact sheet) via presigned URLs.</summary>
 internal static class FetchCommand
 {
     public static Command Create()
@@ -11,14 +11,15 @@ internal static class FetchCommand
         var idArgument = new Argument<string>("id") { Description = "the sweep id" };
         var outOption = FarmOptions.Required("--out", "the folder to write the images into", "DIR");
         var coordinator = FarmOptions.Coordinator();
-        var command = new Command("fetch", "download a sweep's finished images and its contact sheet") { idArgument, outOption, coordinator };
-        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(outOption)!, parse.GetValue(coordinator), cancellation));
+        var apiKey = FarmOptions.ApiKey();
+        var command = new Command("fetch", "download a sweep's finished images and its contact sheet") { idArgument, outOption, coordinator, apiKey };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(outOption)!, parse.GetValue(coordinator), parse.GetValue(apiKey), cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(string id, string outDir, string? coordinator, CancellationToken cancellation)
+    private static async Task<int> RunAsync(string id, string outDir, string? coordinator, string? apiKey, CancellationToken cancellation)
     {
-        using var client = FarmClient.From(coordinator);
+        using var client = FarmClient.From(coordinator, apiKey);
         Directory.CreateDirectory(outDir);
         var status = await client.StatusAsync(id, cancellation);
         var count = 0;

@@ -5,22 +5,23 @@ using Farm.Cli.Parsing;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm status ID [--coordinator URL] [--json]`.</summary>
+/// <summary>`farm status ID [--coordinator URL] [--api-key KEY] [--json]`.</summary>
 internal static class StatusCommand
 {
     public static Command Create()
     {
         var idArgument = new Argument<string>("id") { Description = "the sweep id" };
         var coordinator = FarmOptions.Coordinator();
+        var apiKey = FarmOptions.ApiKey();
         var json = FarmOptions.Flag("--json", "print the API's status document as JSON, for scripts");
-        var command = new Command("status", "show a sweep's state and image counts") { idArgument, coordinator, json };
-        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(coordinator), parse.GetValue(json), cancellation));
+        var command = new Command("status", "show a sweep's state and image counts") { idArgument, coordinator, apiKey, json };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(coordinator), parse.GetValue(apiKey), parse.GetValue(json), cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(string id, string? coordinator, bool json, CancellationToken cancellation)
+    private static async Task<int> RunAsync(string id, string? coordinator, string? apiKey, bool json, CancellationToken cancellation)
     {
-        using var client = FarmClient.From(coordinator);
+        using var client = FarmClient.From(coordinator, apiKey);
         var s = await client.StatusAsync(id, cancellation);
         if (json)
         {

@@ -5,7 +5,7 @@ using Farm.Cli.Parsing;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm submit FILE [--watch] [--idempotency-key KEY] [--coordinator URL] [--json]`: submits a JSON or YAML sweep spec.</summary>
+/// <summary>`farm submit FILE [--watch] [--idempotency-key KEY] [--coordinator URL] [--api-key KEY] [--json]`: submits a JSON or YAML sweep spec.</summary>
 internal static class SubmitCommand
 {
     public static Command Create()
@@ -14,16 +14,17 @@ internal static class SubmitCommand
         var watchOption = FarmOptions.Flag("--watch", "draw a progress bar until the sweep ends; exit 1 unless it completed");
         var keyOption = FarmOptions.Text("--idempotency-key", "submitting again with the same key returns the same sweep", "KEY");
         var coordinator = FarmOptions.Coordinator();
+        var apiKey = FarmOptions.ApiKey();
         var jsonOption = FarmOptions.Flag("--json", "print the accepted sweep (with --watch: its final status) as JSON, no progress bar");
-        var command = new Command("submit", "submit a sweep spec to the coordinator") { fileArgument, watchOption, keyOption, coordinator, jsonOption };
+        var command = new Command("submit", "submit a sweep spec to the coordinator") { fileArgument, watchOption, keyOption, coordinator, apiKey, jsonOption };
         command.SetAction((parse, cancellation) =>
-            RunAsync(parse.GetValue(fileArgument)!, parse.GetValue(watchOption), parse.GetValue(keyOption), parse.GetValue(coordinator), parse.GetValue(jsonOption), cancellation));
+            RunAsync(parse.GetValue(fileArgument)!, parse.GetValue(watchOption), parse.GetValue(keyOption), parse.GetValue(coordinator), parse.GetValue(apiKey), parse.GetValue(jsonOption), cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(string file, bool watch, string? key, string? coordinator, bool json, CancellationToken cancellation)
+    private static async Task<int> RunAsync(string file, bool watch, string? key, string? coordinator, string? apiKey, bool json, CancellationToken cancellation)
     {
-        using var client = FarmClient.From(coordinator);
+        using var client = FarmClient.From(coordinator, apiKey);
         if (!File.Exists(file)) throw new UsageException($"no such file: {file}");
         var accepted = await client.SubmitAsync(await File.ReadAllTextAsync(file, cancellation), key, cancellation);
         if (!json) Console.WriteLine($"sweep {accepted.Id}: {accepted.Images} images in {accepted.Jobs} jobs");

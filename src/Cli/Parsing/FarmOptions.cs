@@ -44,6 +44,9 @@ internal static class FarmOptions
     public static Option<string?> Coordinator() =>
         Text("--coordinator", "the coordinator's URL (else FARM_COORDINATOR_URL, else http://127.0.0.1:8080)", "URL");
 
+    public static Option<string?> ApiKey() =>
+        Text("--api-key", "the API key to send (else FARM_API_KEY); needed when the coordinator has keys", "KEY");
+
     private static int ParseInt(ArgumentResult result, int min, int max)
     {
         var text = Single(result);

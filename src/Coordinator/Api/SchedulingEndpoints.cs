@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
 using Farm.Infrastructure;
@@ -24,16 +25,17 @@ internal static class SchedulingEndpoints
     public static void MapSchedulingApi(this RouteGroupBuilder sweeps)
     {
         sweeps.MapPatch("/{id}", ChangeAsync).WithSummary("Change a sweep's priority (0–100) while it runs");
-        sweeps.MapPost("/{id}/pause", (string id, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal) =>
-            SetPausedAsync(id, true, store, bucket, s3, signal)).WithSummary("Publish nothing more of the sweep; its running jobs finish");
-        sweeps.MapPost("/{id}/resume", (string id, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal) =>
-            SetPausedAsync(id, false, store, bucket, s3, signal)).WithSummary("Publish a paused sweep's jobs again");
+        sweeps.MapPost("/{id}/pause", (string id, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal) =>
+            SetPausedAsync(id, true, user, store, bucket, s3, signal)).WithSummary("Publish nothing more of the sweep; its running jobs finish");
+        sweeps.MapPost("/{id}/resume", (string id, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal) =>
+            SetPausedAsync(id, false, user, store, bucket, s3, signal)).WithSummary("Publish a paused sweep's jobs again");
         sweeps.MapPost("/{id}/retry", RetryAsync).WithSummary("Queue the sweep's failed images again (only those), reopening a failed sweep");
     }
 
     private static async Task<Results<Ok<SweepStatus>, NotFound, ValidationProblem>> ChangeAsync(
-        string id, SweepChange change, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal)
+        string id, SweepChange change, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal)
     {
+        if (await SweepEndpoints.VisibleAsync(id, user, store) is null) return TypedResults.NotFound();
         if (change.Priority is not { } priority)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["priority"] = ["is required: the only field that can change"] });
         if (!SweepPriority.IsValid(priority))
@@ -44,9 +46,9 @@ internal static class SchedulingEndpoints
     }
 
     private static async Task<Results<Ok<SweepStatus>, NotFound>> SetPausedAsync(
-        string id, bool paused, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal)
+        string id, bool paused, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3, SweepPublisherSignal signal)
     {
-        if (!await store.SetPausedAsync(id, paused)) return TypedResults.NotFound();
+        if (await SweepEndpoints.VisibleAsync(id, user, store) is null || !await store.SetPausedAsync(id, paused)) return TypedResults.NotFound();
         signal.Wake();
         return TypedResults.Ok(SweepEndpoints.Status((await store.GetSweepAsync(id))!, bucket, s3));
     }
@@ -56,9 +58,10 @@ internal static class SchedulingEndpoints
     /// ends it first), and each run of them within one job is one job.
     /// </summary>
     private static async Task<Results<Accepted<SweepRetried>, NotFound, ProblemHttpResult>> RetryAsync(
-        string id, IProgressStore store, SweepService sweeps, IPublishEndpoint publisher, IObjectStore bucket, S3Options s3, CancellationToken cancellation)
+        string id, ClaimsPrincipal user, IProgressStore store, SweepService sweeps, IPublishEndpoint publisher, IObjectStore bucket, S3Options s3,
+        CancellationToken cancellation)
     {
-        if (await store.GetSweepAsync(id) is not { } sweep || await sweeps.GetPlanAsync(id, cancellation) is not { } plan) return TypedResults.NotFound();
+        if (await SweepEndpoints.VisibleAsync(id, user, store) is not { } sweep || await sweeps.GetPlanAsync(id, cancellation) is not { } plan) return TypedResults.NotFound();
         if (sweep.Cancelled) return TypedResults.Problem("A cancelled sweep cannot be retried; submit it again", statusCode: StatusCodes.Status409Conflict);
         var failed = await store.RequeueFailedAsync(id);
         foreach (var job in plan.JobsForImages(id, failed)) await publisher.Publish(job, cancellation);

@@ -96,7 +96,7 @@ internal sealed class SweepPublisher(
             // Jobs in flight, spread over the sweep's models (its jobs are published round-robin across them).
             var models = plan.Spec.ModelAxis;
             var jobs = (double)sweep.InFlightImages / plan.BatchSize / models.Count;
-            foreach (var model in models) Add(inFlight, (Tenant(sweep), model), jobs);
+            foreach (var model in models) Add(inFlight, (sweep.Tenant, model), jobs);
             if (sweep.Paused || sweep.PublishedJobs >= plan.JobCount) continue;
             var state = new Open(sweep, plan);
             open.Add((state, state.NextJob!));
@@ -105,7 +105,7 @@ internal sealed class SweepPublisher(
         while (true)
         {
             var ready = open.Where(o => Capacity(pipelines, o.Job.Model) > ModelLoad(inFlight, o.Job.Model))
-                .Select(o => new DispatchCandidate(o.Sweep.Sweep.Id, Tenant(o.Sweep.Sweep), o.Sweep.Sweep.Priority, o.Sweep.Sweep.CreatedAt, o.Job.Model));
+                .Select(o => new DispatchCandidate(o.Sweep.Sweep.Id, o.Sweep.Sweep.Tenant, o.Sweep.Sweep.Priority, o.Sweep.Sweep.CreatedAt, o.Job.Model));
             if (policy.Next(ready, (tenant, model) => (long)Math.Ceiling(inFlight.GetValueOrDefault((tenant, model)))) is not { } next) return;
             var index = open.FindIndex(o => o.Sweep.Sweep.Id == next.SweepId);
             var (chosen, job) = open[index];
@@ -128,6 +128,4 @@ internal sealed class SweepPublisher(
 
     private static void Add(Dictionary<(string, string), double> inFlight, (string, string) key, double jobs) =>
         inFlight[key] = inFlight.GetValueOrDefault(key) + jobs;
-
-    private static string Tenant(SweepSnapshot sweep) => "";
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Farm.Coordinator.Scheduling;
+using Farm.Coordinator.Tenancy;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Layout;
@@ -14,14 +15,20 @@ internal abstract record SubmitResult
     public sealed record Accepted(string Id, long Images, long Jobs) : SubmitResult;
     public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : SubmitResult;
     public sealed record KeyReused : SubmitResult;
+    /// <summary>The tenant's queued images plus this sweep's would pass its limit.</summary>
+    public sealed record OverLimit(long Queued, long Images, long Limit) : SubmitResult;
 }
 
 /// <summary>Accepts sweeps: validates, stores the manifest, records the sweep, and wakes the publisher.</summary>
-internal sealed class SweepService(IProgressStore store, IObjectStore bucket, CoordinatorOptions options, KnownModels models, SweepPublisherSignal signal)
+internal sealed class SweepService(IProgressStore store, IObjectStore bucket, CoordinatorOptions options, KnownModels models, SweepPublisherSignal signal,
+    Microsoft.Extensions.Options.IOptions<TenantLimitsOptions> tenantLimits)
 {
+    /// <summary>How many of a tenant's newest sweeps count towards its queued images; older ones have long finished.</summary>
+    private const int QueuedScanDepth = 1000;
+
     private readonly ConcurrentDictionary<string, SweepPlan> plans = new(StringComparer.Ordinal);
 
-    public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, CancellationToken cancellation)
+    public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, string tenant, CancellationToken cancellation)
     {
         var served = await models.GetAsync();
         var parsed = SweepValidator.Check(body, options.Limits, served.Contains);
@@ -32,7 +39,8 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         if (idempotencyKey is not null)
         {
             var bodyHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
-            var existing = await store.ClaimIdempotencyKeyAsync(idempotencyKey, $"{id} {bodyHash}");
+            // Per tenant: one tenant's key never finds (or blocks) another tenant's sweep.
+            var existing = await store.ClaimIdempotencyKeyAsync($"{tenant}/{idempotencyKey}", $"{id} {bodyHash}");
             if (existing is not null)
             {
                 var parts = existing.Split(' ');
@@ -44,12 +52,25 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
 
         // One batch size for the whole sweep: the smallest of its models', which every one of them can take.
         var plan = new SweepPlan(spec, spec.ModelAxis.Min(options.BatchSize));
+        var limit = tenantLimits.Value.QueuedImagesFor(tenant);
+        var queued = await QueuedImagesAsync(tenant);
+        if (queued + plan.ImageCount > limit) return new SubmitResult.OverLimit(queued, plan.ImageCount, limit);
         await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, DateTimeOffset.UtcNow)), "application/json", cancellation);
         plans[id] = plan;
-        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow);
+        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow, tenant);
         if (spec.Priority != SweepPriority.Default) await store.SetPriorityAsync(id, spec.Priority);
         signal.Wake();
         return new SubmitResult.Accepted(id, plan.ImageCount, plan.JobCount);
+    }
+
+    /// <summary>Images of the tenant's sweeps that are neither finished nor cancelled. Two submits at the same instant may both pass.</summary>
+    private async Task<long> QueuedImagesAsync(string tenant)
+    {
+        long queued = 0;
+        foreach (var id in await store.ListTenantSweepIdsAsync(tenant, QueuedScanDepth))
+            if (await store.GetSweepAsync(id) is { Cancelled: false, AllDone: false } sweep)
+                queued += sweep.Total - sweep.Completed - sweep.Failed;
+        return queued;
     }
 
     /// <summary>The sweep's plan, rebuilt from its manifest in the bucket when this process did not accept it.</summary>

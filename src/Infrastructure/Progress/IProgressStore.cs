@@ -19,11 +19,15 @@ public sealed record SweepSnapshot(
     long Failed,
     long Running,
     double RunningFraction,
+    string Tenant = SweepSnapshot.NoTenant,
     int Priority = SweepPriority.Default,
     bool Paused = false,
     long PublishedImages = 0,
     string? FailedReason = null)
 {
+    /// <summary>The tenant of sweeps recorded without one (before tenants, or with keys off): only admins see them.</summary>
+    public const string NoTenant = "anonymous";
+
     public long Queued => Math.Max(0, Total - Completed - Failed - Running);
 
     public bool AllDone => Completed + Failed >= Total;
@@ -61,10 +65,12 @@ public readonly record struct CountResult(int NewlyCounted, bool SweepFinished);
 /// </summary>
 public interface IProgressStore
 {
-    Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt);
+    Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant);
     Task<SweepSnapshot?> GetSweepAsync(string id);
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit);
+    /// <summary>The tenant's sweeps, newest first.</summary>
+    Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit);
     /// <summary>Stores <paramref name="value"/> under the key unless one is there; returns the value that was there, or null.</summary>
     Task<string?> ClaimIdempotencyKeyAsync(string key, string value);
     /// <summary>The publishing cursor: how many jobs (in publish order) and how many images they hold are published.</summary>

@@ -8,7 +8,7 @@ public sealed partial class InMemoryProgressStore : IProgressStore
 {
     private sealed class Sweep
     {
-        public required string Id, Model;
+        public required string Id, Model, Tenant;
         public long Total, Jobs, PublishedJobs, PublishedImages, Completed, Failed;
         public int BatchSize;
         public DateTimeOffset CreatedAt;
@@ -31,10 +31,10 @@ public sealed partial class InMemoryProgressStore : IProgressStore
     private readonly Dictionary<string, WorkerHeartbeat> workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Action<SweepProgressed>>> subscribers = new(StringComparer.Ordinal);
 
-    public Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt)
+    public Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant)
     {
         lock (gate)
-            sweeps[id] = new Sweep { Id = id, Model = model, Total = total, Jobs = jobs, BatchSize = batchSize, CreatedAt = createdAt };
+            sweeps[id] = new Sweep { Id = id, Model = model, Tenant = tenant, Total = total, Jobs = jobs, BatchSize = batchSize, CreatedAt = createdAt };
         return Task.CompletedTask;
     }
 
@@ -46,14 +46,18 @@ public sealed partial class InMemoryProgressStore : IProgressStore
             var running = s.Running.Values.Sum(r => (long)r.Images);
             var fraction = s.Running.Values.Sum(r => r.Total == 0 ? 0 : r.Images * (double)r.Step / r.Total);
             return Task.FromResult<SweepSnapshot?>(new SweepSnapshot(s.Id, s.Model, s.Total, s.Jobs, s.BatchSize, s.CreatedAt, s.StartedAt, s.FinishedAt,
-                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Priority, s.Paused, s.PublishedImages, s.FailedReason));
+                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Tenant, s.Priority, s.Paused, s.PublishedImages, s.FailedReason));
         }
     }
 
-    public Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit)
+    public Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) => List(_ => true, limit);
+
+    public Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit) => List(s => s.Tenant == tenant, limit);
+
+    private Task<IReadOnlyList<string>> List(Func<Sweep, bool> include, int limit)
     {
         lock (gate)
-            return Task.FromResult<IReadOnlyList<string>>(sweeps.Values.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id, StringComparer.Ordinal)
+            return Task.FromResult<IReadOnlyList<string>>(sweeps.Values.Where(include).OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id, StringComparer.Ordinal)
                 .Take(limit).Select(s => s.Id).ToList());
     }
 

@@ -51,15 +51,17 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
     private readonly ProgressKeys keys = new(prefix);
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt)
+    public async Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant)
     {
         var batch = Db.CreateTransaction();
         _ = batch.HashSetAsync(keys.Sweep(id),
         [
             new HashEntry("model", model), new HashEntry("total", total), new HashEntry("jobs", jobs), new HashEntry("batchSize", batchSize),
-            new HashEntry("createdAt", Time(createdAt)), new HashEntry("completed", 0), new HashEntry("failed", 0), new HashEntry("publishedJobs", 0), new HashEntry("publishedImages", 0),
+            new HashEntry("createdAt", Time(createdAt)), new HashEntry("completed", 0), new HashEntry("failed", 0), new HashEntry("publishedJobs", 0),
+            new HashEntry("publishedImages", 0), new HashEntry("tenant", tenant),
         ]);
         _ = batch.SortedSetAddAsync(keys.Sweeps, id, createdAt.ToUnixTimeMilliseconds());
+        _ = batch.SortedSetAddAsync(keys.TenantSweeps(tenant), id, createdAt.ToUnixTimeMilliseconds());
         await batch.ExecuteAsync();
     }
 
@@ -87,12 +89,16 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
             ParseTime(fields.GetValueOrDefault("createdAt")) ?? DateTimeOffset.UnixEpoch,
             ParseTime(fields.GetValueOrDefault("startedAt")), ParseTime(fields.GetValueOrDefault("finishedAt")),
             fields.GetValueOrDefault("cancelled") == "1", Long(fields, "publishedJobs"), Long(fields, "completed"), Long(fields, "failed"), running, fraction,
+            fields.GetValueOrDefault("tenant") is { Length: > 0 } tenant ? tenant : SweepSnapshot.NoTenant,
             fields.TryGetValue("priority", out var priority) ? int.Parse(priority, CultureInfo.InvariantCulture) : SweepPriority.Default,
             fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"), fields.GetValueOrDefault("failedReason"));
     }
 
     public async Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) =>
         (await Db.SortedSetRangeByRankAsync(keys.Sweeps, 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+
+    public async Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit) =>
+        (await Db.SortedSetRangeByRankAsync(keys.TenantSweeps(tenant), 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
 
     public async Task<string?> ClaimIdempotencyKeyAsync(string key, string value)
     {

@@ -49,6 +49,8 @@ public sealed record ProgressKeys(string Prefix)
     public string Blocklist(string id) => $"{Prefix}sweep:{id}:blocklist";
     public string Channel(string id) => $"{Prefix}progress:{id}";
     public string Sweeps => $"{Prefix}sweeps";
+    public string TenantSweeps(string tenant) => $"{Prefix}tenant:{tenant}:sweeps";
+    public string ApiKeys => $"{Prefix}apikeys";
     public string Workers => $"{Prefix}workers";
     public string Idempotency(string key) => $"{Prefix}idempotency:{key}";
 }

@@ -147,6 +147,23 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task A_sweep_keeps_its_tenant_and_is_listed_under_it_only()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("a-old", "tiny", 1, 1, 1, DateTimeOffset.UtcNow.AddMinutes(-1), "alice");
+        await store.CreateSweepAsync("b-1", "tiny", 1, 1, 1, DateTimeOffset.UtcNow, "bob");
+        await store.CreateSweepAsync("a-new", "tiny", 1, 1, 1, DateTimeOffset.UtcNow.AddSeconds(1), "alice");
+        await store.CreateSweepAsync("none", "tiny", 1, 1, 1, DateTimeOffset.UtcNow);
+        Assert.Equal("alice", (await store.GetSweepAsync("a-old"))!.Tenant);
+        Assert.Equal("bob", (await store.GetSweepAsync("b-1"))!.Tenant);
+        Assert.Equal(SweepSnapshot.NoTenant, (await store.GetSweepAsync("none"))!.Tenant);
+        Assert.Equal(["a-new", "a-old"], await store.ListTenantSweepIdsAsync("alice", 10));
+        Assert.Equal(["a-new"], await store.ListTenantSweepIdsAsync("alice", 1));
+        Assert.Equal(["b-1"], await store.ListTenantSweepIdsAsync("bob", 10));
+        Assert.Empty(await store.ListTenantSweepIdsAsync("carol", 10));
+    }
+
+    [Fact]
     public async Task Idempotency_keys_sweep_lists_and_heartbeats_round_trip()
     {
         var store = await CreateAsync();

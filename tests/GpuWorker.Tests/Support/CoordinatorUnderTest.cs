@@ -35,6 +35,7 @@ internal sealed class CoordinatorUnderTest : IAsyncDisposable
 
     public IReadOnlyDictionary<string, string> Settings { get; }
     public HttpClient Http { get; }
+    public IServiceProvider Services => app.Services;
     public string Bucket => Settings["FARM_S3_BUCKET"];
     public ProgressKeys Keys => new(Settings["FARM_REDIS_PREFIX"]);
 
