@@ -77,6 +77,7 @@ internal sealed class SweepPublisher(
             var finishedJobs = (sweep.Completed + sweep.Failed) / plan.BatchSize;
             var budget = options.PublishAhead - (sweep.PublishedJobs - finishedJobs);
             if (budget <= 0) continue;
+            using var publishing = Telemetry.CoordinatorTracing.StartPublishing(id);
             var next = sweep.PublishedJobs;
             // The cursor counts jobs in publishing order (models interleaved), not job indices.
             foreach (var job in plan.JobsInPublishOrder(id, next).Take((int)Math.Min(budget, int.MaxValue)))

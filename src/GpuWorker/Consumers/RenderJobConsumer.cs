@@ -4,6 +4,7 @@ using Farm.GpuWorker.Lifecycle;
 using Farm.GpuWorker.Progress;
 using Farm.GpuWorker.Rendering;
 using Farm.GpuWorker.Results;
+using Farm.GpuWorker.Telemetry;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Contracts;
@@ -23,6 +24,8 @@ public sealed class RenderJobConsumer(
     IObjectStore bucket,
     ProgressReporter reporter,
     WorkerDrain drain,
+    WorkerOptions options,
+    WorkerMetrics metrics,
     ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
 {
     private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
@@ -34,6 +37,10 @@ public sealed class RenderJobConsumer(
         var job = context.Message;
         var cancellation = context.CancellationToken;
         var indices = Enumerable.Range(0, job.Seeds.Length).Select(i => job.FirstImageIndex + i).ToList();
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["SweepId"] = job.SweepId, ["JobIndex"] = job.JobIndex, ["WorkerId"] = options.WorkerId,
+        });
 
         if (await store.IsCancelledAsync(job.SweepId))
         {
@@ -69,11 +76,16 @@ public sealed class RenderJobConsumer(
                 logger.LogInformation("job {Sweep}/{Job} skipped: sweep cancelled", job.SweepId, job.JobIndex);
                 return;
             }
-            images = await Task.Run(() => renderer.Render(job, (step, total) =>
+            var renderClock = Stopwatch.StartNew();
+            var stepClock = Stopwatch.StartNew();
+            images = await WorkerTracing.TraceAsync("render", job, slot.Id, () => Task.Run(() => renderer.Render(job, (step, total) =>
             {
+                metrics.Step(job, stepClock.Elapsed);
+                stepClock.Restart();
                 reporter.Post(s => s.StepAsync(job.SweepId, job.JobIndex, indices.Count, step, total, slot.Id));
                 return !reporter.IsCancelled(job.SweepId) && !drain.HandBackDue;
-            }, cancellation), cancellation);
+            }, cancellation), cancellation));
+            metrics.Rendered(job, renderClock.Elapsed, images.Count);
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested && drain.HandBackDue)
         {
@@ -91,7 +103,7 @@ public sealed class RenderJobConsumer(
         {
             logger.LogWarning("job {Sweep}/{Job} failed, not retried: {Error}", job.SweepId, job.JobIndex, e.Message);
             await reporter.FlushAsync(FlushLimit);
-            await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, e.Message, slot.Id, DateTimeOffset.UtcNow);
+            metrics.ImagesFailed(job, (await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, e.Message, slot.Id, DateTimeOffset.UtcNow)).NewlyCounted);
             await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: slot.Id, Error: e.Message));
             return;
         }
@@ -101,7 +113,8 @@ public sealed class RenderJobConsumer(
             throw;
         }
 
-        await results.StoreAsync(job, images, slot.Id, clock.Elapsed.TotalSeconds, cancellation);
+        var renderSeconds = clock.Elapsed.TotalSeconds;
+        await WorkerTracing.TraceAsync("upload", job, slot.Id, () => results.StoreAsync(job, images, slot.Id, renderSeconds, cancellation));
         await reporter.FlushAsync(FlushLimit);
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
@@ -125,6 +138,7 @@ public sealed class RenderJobConsumer(
     private async Task CountAsync(RenderJob job, IReadOnlyList<long> indices, string worker, CancellationToken cancellation)
     {
         var result = await store.CompleteImagesAsync(job.SweepId, job.JobIndex, indices, worker, DateTimeOffset.UtcNow);
+        metrics.ImagesCompleted(job, result.NewlyCounted);
         foreach (var index in indices)
             reporter.Post(s => s.PublishAsync(new SweepProgressed(ProgressKinds.ImageCompleted, job.SweepId, job.JobIndex, index, Worker: worker)));
         if (!result.SweepFinished) return;
