@@ -55,20 +55,24 @@ internal sealed class CoordinatorMetricsSampler(
         var states = CoordinatorSample.States.ToDictionary(s => s, _ => 0L);
         long outstanding = 0;
         var oldestUnpublished = DateTimeOffset.MaxValue;
+        var models = new HashSet<string>(StringComparer.Ordinal);
         foreach (var id in await store.ListSweepIdsAsync(options.Value.SweepWindow))
         {
             if (await store.GetSweepAsync(id) is not { } sweep) continue;
             states[sweep.State]++;
             if (sweep.Cancelled || sweep.PublishedJobs >= sweep.Jobs) CoordinatorTracing.Forget(id);
             if (sweep.Cancelled || sweep.AllDone) continue;
+            models.UnionWith(sweep.Model.Split(", "));
             // The publisher's own measure of its window: jobs are counted finished by whole batches.
             outstanding += Math.Max(0, sweep.PublishedJobs - (sweep.Completed + sweep.Failed) / Math.Max(1, sweep.BatchSize));
             if (sweep.PublishedJobs == 0 && sweep.CreatedAt < oldestUnpublished) oldestUnpublished = sweep.CreatedAt;
         }
         var workers = await store.ListWorkersAsync(coordinator.WorkerTimeout);
         var depths = new Dictionary<string, long>(StringComparer.Ordinal);
+        // The queues of models still to render as well as of models served: work waiting with no worker is what to see.
+        models.UnionWith(workers.SelectMany(w => w.Models));
         if (probe is not null)
-            foreach (var model in workers.SelectMany(w => w.Models).Distinct(StringComparer.Ordinal))
+            foreach (var model in models)
                 if (await probe.ReadyMessagesAsync(RenderTopology.QueueName(model), cancellation) is { } depth)
                     depths[model] = depth;
         var lag = oldestUnpublished == DateTimeOffset.MaxValue ? 0 : Math.Max(0, (DateTimeOffset.UtcNow - oldestUnpublished).TotalSeconds);

@@ -47,11 +47,13 @@ public static class FarmTelemetry
 
     /// <summary>
     /// Meters are process-wide, so a provider would also collect the instruments of another host in the same process
-    /// (tests, the demo's worker health server): it keeps only those made by its own container's meter factory, and the
-    /// unscoped ones (MassTransit's static Meter).
+    /// (tests, a worker's health server): it keeps only those made by its own container's meter factory, the unscoped
+    /// ones, and MassTransit's, which it creates once per process from the first container that configures a bus.
     /// </summary>
     private static Func<System.Diagnostics.Metrics.Instrument, MetricStreamConfiguration?> OwnInstrumentsOnly(IMeterFactory factory) =>
-        instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, factory) ? null : MetricStreamConfiguration.Drop;
+        instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, factory) || instrument.Meter.Name == MassTransit
+            ? null
+            : MetricStreamConfiguration.Drop;
 
     // Scrapes and probes every few seconds would drown the traces that matter.
     private static bool IsProbe(PathString path) => path.StartsWithSegments(ScrapePath) || path.StartsWithSegments("/healthz");

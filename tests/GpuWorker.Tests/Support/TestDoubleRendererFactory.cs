@@ -9,18 +9,20 @@ namespace Farm.GpuWorker.Tests.Support;
 /// Test double for the engine, for messaging tests only: the seed decides every pixel (random bytes, no diffusion);
 /// steps can be slowed down to test cancellation. Tests of rendering use the real engine.
 /// </summary>
-internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay) : IRendererFactory
+/// <param name="rejects">Jobs it refuses as a bad job would be refused (failed, not retried); none by default.</param>
+internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay, Func<RenderJob, bool>? rejects = null) : IRendererFactory
 {
     public IReadOnlyList<string> Models => [model];
 
-    public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay);
+    public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay, rejects ?? (_ => false));
 
-    private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay) : IImageRenderer
+    private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay, Func<RenderJob, bool> rejects) : IImageRenderer
     {
         public string ModelName => name;
 
         public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
         {
+            if (rejects(job)) throw new RenderRejectedException($"test double refuses prompt '{job.Prompt}'");
             for (var step = 1; step <= job.Steps; step++)
             {
                 if (stepDelay() > TimeSpan.Zero) Thread.Sleep(stepDelay());
