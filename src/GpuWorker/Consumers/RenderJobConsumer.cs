@@ -37,10 +37,7 @@ public sealed class RenderJobConsumer(
         var job = context.Message;
         var cancellation = context.CancellationToken;
         var indices = Enumerable.Range(0, job.Seeds.Length).Select(i => job.FirstImageIndex + i).ToList();
-        using var scope = logger.BeginScope(new Dictionary<string, object>
-        {
-            ["SweepId"] = job.SweepId, ["JobIndex"] = job.JobIndex, ["WorkerId"] = options.WorkerId,
-        });
+        using var scope = logger.BeginScope("job {SweepId}/{JobIndex} on {WorkerId}", job.SweepId, job.JobIndex, options.WorkerId);
 
         if (await store.IsCancelledAsync(job.SweepId))
         {
