@@ -7,7 +7,7 @@ namespace Farm.GpuWorker.Telemetry;
 /// The worker's spans, children of MassTransit's consume span (and so of the sweep's trace): <c>render</c> and
 /// <c>upload</c> of one job.
 /// </summary>
-public static class WorkerTracing
+internal static class WorkerTracing
 {
     public const string SourceName = "Farm.Worker";
     public static readonly ActivitySource Source = new(SourceName);
