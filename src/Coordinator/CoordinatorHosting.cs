@@ -2,8 +2,10 @@ using Farm.Coordinator.Api;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
 using Farm.Coordinator.Tenancy;
+using Farm.Coordinator.Telemetry;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;
+using Farm.Infrastructure.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +35,7 @@ public static class CoordinatorHosting
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
         services.AddOpenApi();
+        services.AddCoordinatorTelemetry();
         return services;
     }
 
@@ -43,6 +46,7 @@ public static class CoordinatorHosting
         app.MapOpenApi();
         app.MapSweepApi();
         app.MapFarmHealth();
+        app.MapPrometheusScrapingEndpoint(FarmTelemetry.ScrapePath).WithTags("health");
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");
         app.MapGet("/", () => TypedResults.Content(StatusPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
         return app;

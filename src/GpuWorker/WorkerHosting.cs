@@ -1,6 +1,7 @@
 using Farm.GpuWorker.Consumers;
 using Farm.GpuWorker.Progress;
 using Farm.GpuWorker.Rendering;
+using Farm.GpuWorker.Telemetry;
 using Farm.Infrastructure.Health;
 using Farm.Infrastructure.Messaging;
 using MassTransit;
@@ -18,6 +19,7 @@ public static class WorkerHosting
     public static IServiceCollection AddFarmWorker(this IServiceCollection services, WorkerOptions options, IRendererFactory factory)
     {
         services.AddSingleton(options);
+        services.AddWorkerTelemetry();
         services.AddDependencyChecks();
         // The host's StartAsync returns once the bus and its receive endpoints (the model queues) are up.
         services.AddOptions<MassTransitHostOptions>().Configure(o =>

@@ -12,14 +12,16 @@ internal static class CoordinatorCommand
         var urlsOption = FarmOptions.Text("--urls", "where to listen, ';'-separated (else FARM_COORDINATOR_URLS)", "URLS",
             Environment.GetEnvironmentVariable("FARM_COORDINATOR_URLS") ?? "http://127.0.0.1:8080");
         var verbose = FarmOptions.Verbose();
-        var command = new Command("coordinator", "run the coordinator: HTTP API, sweep expansion, status page") { urlsOption, verbose };
-        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(urlsOption)!, parse.GetValue(verbose), cancellation));
+        var logFormat = FarmOptions.LogFormat();
+        var command = new Command("coordinator", "run the coordinator: HTTP API, sweep expansion, status page") { urlsOption, verbose, logFormat };
+        command.SetAction((parse, cancellation) =>
+            RunAsync(parse.GetValue(urlsOption)!, parse.GetValue(verbose), parse.GetValue(logFormat) == "json", cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(string urls, bool verbose, CancellationToken cancellation)
+    private static async Task<int> RunAsync(string urls, bool verbose, bool jsonLogs, CancellationToken cancellation)
     {
-        var app = FarmHosting.BuildCoordinator(urls.Split(';', StringSplitOptions.RemoveEmptyEntries), verbose: verbose);
+        var app = FarmHosting.BuildCoordinator(urls.Split(';', StringSplitOptions.RemoveEmptyEntries), verbose: verbose, jsonLogs: jsonLogs);
         try
         {
             await app.StartAsync(cancellation);

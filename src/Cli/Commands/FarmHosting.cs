@@ -32,16 +32,16 @@ internal static class FarmHosting
         return options;
     }
 
-    public static WebApplication BuildCoordinator(string[] urls, IReadOnlyDictionary<string, string>? settings = null, bool verbose = false)
+    public static WebApplication BuildCoordinator(string[] urls, IReadOnlyDictionary<string, string>? settings = null, bool verbose = false, bool jsonLogs = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddFarmSettings(settings);
-        builder.Logging.AddFarmConsole(verbose);
+        builder.Logging.AddFarmConsole(verbose, jsonLogs);
         builder.WebHost.UseUrls(urls);
         var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
         builder.Services.AddFarmCoordinator(Bind<CoordinatorOptions>(builder.Configuration, CoordinatorOptions.Section), s3);
-        builder.Services.AddRabbitMqAddress(rabbit.Url);
+        builder.Services.AddRabbitMqAddress(rabbit.Url).AddQueueDepthProbe(rabbit.Url);
         builder.Services.AddMassTransit(x => x.UsingRabbitMq((ctx, cfg) =>
         {
             RenderTopology.Host(cfg, rabbit.Url);
@@ -52,11 +52,11 @@ internal static class FarmHosting
         return app;
     }
 
-    public static IHost BuildWorker(WorkerOptions options, IReadOnlyDictionary<string, string>? settings, bool verbose = false)
+    public static IHost BuildWorker(WorkerOptions options, IReadOnlyDictionary<string, string>? settings, bool verbose = false, bool jsonLogs = false)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddFarmSettings(settings);
-        builder.Logging.AddFarmConsole(verbose);
+        builder.Logging.AddFarmConsole(verbose, jsonLogs);
         try
         {
             options.DrainSeconds = WorkerOptions.DrainSecondsFrom(builder.Configuration["Worker:DrainSeconds"], options.DrainSeconds);

@@ -22,12 +22,13 @@ internal static class WorkerCommand
         var slots = FarmOptions.Int("--slots", "warm pipelines, jobs rendered at once", 1, min: 1, max: 16);
         var threads = FarmOptions.Int("--threads", "CPU threads per pipeline (0: libtorch's choice)", 0, min: 0);
         var id = FarmOptions.Text("--id", "the worker id in heartbeats and status (default: host name and process id)", "NAME");
-        var healthUrls = FarmOptions.Text("--health-urls", "serve /healthz/live and /healthz/ready here (else FARM_WORKER_HEALTH_URLS; default: none)", "URLS");
+        var healthUrls = FarmOptions.Text("--health-urls", "serve /healthz/live, /healthz/ready and /metrics here (else FARM_WORKER_HEALTH_URLS; default: none)", "URLS");
         var renderer = FarmOptions.Text("--renderer", "engine, or simulated[:MS_PER_STEP] for farm tests and benchmarks (no model files; its images say renderer simulated)", "RENDERER", RendererSpec.Engine);
         var served = FarmOptions.Text("--models-served", "with --renderer simulated: the model names it serves, comma-separated", "NAMES");
         var faults = FarmOptions.Repeated("--fault", "for tests: crash-on-seed=N (the process dies), fail-on-seed=N (the job fails), hang-on-seed=N (the render blocks until cancelled); repeatable", "KIND=SEED");
         var verbose = FarmOptions.Verbose();
-        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, renderer, served, faults, verbose };
+        var logFormat = FarmOptions.LogFormat();
+        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, renderer, served, faults, verbose, logFormat };
         command.SetAction((parse, cancellation) =>
         {
             var options = new WorkerOptions { ModelsDir = parse.GetValue(models)!, Device = parse.GetValue(device)!, Slots = parse.GetValue(slots) };
@@ -37,17 +38,17 @@ internal static class WorkerCommand
             options.Renderer = parse.GetValue(renderer)!;
             options.ModelsServed = (parse.GetValue(served) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             options.Faults = parse.GetValue(faults)!;
-            return RunAsync(options, parse.GetValue(verbose), cancellation);
+            return RunAsync(options, parse.GetValue(verbose), parse.GetValue(logFormat) == "json", cancellation);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(WorkerOptions options, bool verbose, CancellationToken cancellation)
+    private static async Task<int> RunAsync(WorkerOptions options, bool verbose, bool jsonLogs, CancellationToken cancellation)
     {
         if (options.Device is not ("cpu" or "cuda") && !options.Device.StartsWith("cuda:", StringComparison.Ordinal))
             throw new UsageException($"--device must be cpu or cuda, got '{options.Device}'");
 
-        var host = FarmHosting.BuildWorker(options, null, verbose);
+        var host = FarmHosting.BuildWorker(options, null, verbose, jsonLogs);
         try
         {
             await host.StartAsync(cancellation);

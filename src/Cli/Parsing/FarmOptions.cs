@@ -41,6 +41,14 @@ internal static class FarmOptions
 
     public static Option<bool> Verbose() => Flag("--verbose", "debug logs, with stack traces at every level");
 
+    /// <summary><c>--log-format text|json</c>; true for json.</summary>
+    public static Option<string> LogFormat()
+    {
+        var option = Text("--log-format", "text (one line per entry) or json (one object per line, with sweep, job and worker ids)", "text|json", "text");
+        option.AcceptOnlyFromAmong("text", "json");
+        return option;
+    }
+
     public static Option<string?> Coordinator() =>
         Text("--coordinator", "the coordinator's URL (else FARM_COORDINATOR_URL, else http://127.0.0.1:8080)", "URL");
 

@@ -1,4 +1,5 @@
 using Farm.Coordinator.Sweeps;
+using Farm.Coordinator.Telemetry;
 using Farm.Infrastructure.Progress;
 using Farm.Shared.Contracts;
 using Farm.Shared.Sweeps;
@@ -109,7 +110,7 @@ internal sealed class SweepPublisher(
             if (policy.Next(ready, (tenant, model) => (long)Math.Ceiling(inFlight.GetValueOrDefault((tenant, model)))) is not { } next) return;
             var index = open.FindIndex(o => o.Sweep.Sweep.Id == next.SweepId);
             var (chosen, job) = open[index];
-            await publisher.Publish(job, cancellation);
+            using (CoordinatorTracing.StartPublishing(chosen.Sweep.Id)) await publisher.Publish(job, cancellation);
             chosen.NextPosition++;
             chosen.PublishedImages += job.Seeds.Length;
             await store.SetPublishedAsync(chosen.Sweep.Id, chosen.NextPosition, chosen.PublishedImages);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Farm.Coordinator.Scheduling;
+using Farm.Coordinator.Telemetry;
 using Farm.Coordinator.Tenancy;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
@@ -59,6 +60,7 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         plans[id] = plan;
         await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow, tenant);
         if (spec.Priority != SweepPriority.Default) await store.SetPriorityAsync(id, spec.Priority);
+        CoordinatorTracing.RememberSubmission(id);
         signal.Wake();
         return new SubmitResult.Accepted(id, plan.ImageCount, plan.JobCount);
     }

@@ -4,6 +4,7 @@ using Farm.GpuWorker.Lifecycle;
 using Farm.GpuWorker.Progress;
 using Farm.GpuWorker.Rendering;
 using Farm.GpuWorker.Results;
+using Farm.GpuWorker.Telemetry;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Contracts;
@@ -24,6 +25,7 @@ public sealed class RenderJobConsumer(
     ProgressReporter reporter,
     WorkerDrain drain,
     WorkerOptions options,
+    WorkerMetrics metrics,
     ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
 {
     private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
@@ -35,6 +37,7 @@ public sealed class RenderJobConsumer(
         var job = context.Message;
         var cancellation = context.CancellationToken;
         var indices = Enumerable.Range(0, job.Seeds.Length).Select(i => job.FirstImageIndex + i).ToList();
+        using var scope = logger.BeginScope("job {SweepId}/{JobIndex} on {WorkerId}", job.SweepId, job.JobIndex, options.WorkerId);
 
         if (await store.IsCancelledAsync(job.SweepId))
         {
@@ -88,11 +91,16 @@ public sealed class RenderJobConsumer(
                 await SkipAsync(job, indices, slot.Id);
                 return;
             }
-            images = await Task.Run(() => renderer.Render(job, (step, total) =>
+            var renderClock = Stopwatch.StartNew();
+            var stepClock = Stopwatch.StartNew();
+            images = await WorkerTracing.TraceAsync("render", job, slot.Id, () => Task.Run(() => renderer.Render(job, (step, total) =>
             {
+                metrics.Step(job, stepClock.Elapsed);
+                stepClock.Restart();
                 reporter.Post(s => s.StepAsync(job.SweepId, job.JobIndex, indices.Count, step, total, slot.Id));
                 return !reporter.IsCancelled(job.SweepId) && !drain.HandBackDue;
-            }, cancellation), cancellation);
+            }, cancellation), cancellation));
+            metrics.Rendered(job, renderClock.Elapsed, images.Count);
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested && drain.HandBackDue)
         {
@@ -122,7 +130,8 @@ public sealed class RenderJobConsumer(
             return;
         }
 
-        await results.StoreAsync(job, images, slot.Id, clock.Elapsed.TotalSeconds, cancellation);
+        var renderSeconds = clock.Elapsed.TotalSeconds;
+        await WorkerTracing.TraceAsync("upload", job, slot.Id, () => results.StoreAsync(job, images, slot.Id, renderSeconds, cancellation));
         await reporter.FlushAsync(FlushLimit);
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
@@ -152,7 +161,7 @@ public sealed class RenderJobConsumer(
 
     private async Task FailAsync(RenderJob job, IReadOnlyList<long> indices, string reason, string worker)
     {
-        await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, reason, worker, DateTimeOffset.UtcNow);
+        metrics.ImagesFailed(job, (await store.FailImagesAsync(job.SweepId, job.JobIndex, indices, reason, worker, DateTimeOffset.UtcNow)).NewlyCounted);
         await store.PublishAsync(new SweepProgressed(ProgressKinds.ImageFailed, job.SweepId, job.JobIndex, job.FirstImageIndex, Worker: worker, Error: reason));
     }
 
@@ -194,6 +203,7 @@ public sealed class RenderJobConsumer(
     private async Task CountAsync(RenderJob job, IReadOnlyList<long> indices, string worker, CancellationToken cancellation)
     {
         var result = await store.CompleteImagesAsync(job.SweepId, job.JobIndex, indices, worker, DateTimeOffset.UtcNow);
+        metrics.ImagesCompleted(job, result.NewlyCounted);
         foreach (var index in indices)
             reporter.Post(s => s.PublishAsync(new SweepProgressed(ProgressKinds.ImageCompleted, job.SweepId, job.JobIndex, index, Worker: worker)));
         if (!result.SweepFinished) return;

@@ -1,5 +1,6 @@
 using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure.Health;
+using Farm.Infrastructure.Telemetry;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,14 +8,16 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace Farm.GpuWorker.Health;
 
 /// <summary>
 /// The worker's own small HTTP server (<c>--health-urls</c>) with <c>/healthz/live</c> and <c>/healthz/ready</c>:
-/// ready once the bus is up with the model queues bound, the models are loadable, and the worker is not stopping.
+/// ready once the bus is up with the model queues bound, the models are loadable, and the worker is not stopping; and the
+/// worker's Prometheus scrape, <c>/metrics</c>, from the worker host's own meter provider.
 /// </summary>
-public sealed class WorkerHealthServer(WorkerOptions options, IBusControl bus, WorkerSlots slots, IHostApplicationLifetime lifetime) : IHostedService
+public sealed class WorkerHealthServer(WorkerOptions options, IBusControl bus, WorkerSlots slots, IHostApplicationLifetime lifetime, MeterProvider meters) : IHostedService
 {
     private WebApplication? app;
 
@@ -32,8 +35,9 @@ public sealed class WorkerHealthServer(WorkerOptions options, IBusControl bus, W
             .AddCheck("lifetime", new NotStoppingHealthCheck(lifetime), tags: [HealthEndpoints.Ready]);
         app = builder.Build();
         app.MapFarmHealth();
+        app.MapPrometheusScrapingEndpoint(FarmTelemetry.ScrapePath, meters, null, null);
         await app.StartAsync(cancellationToken);
-        Console.WriteLine($"worker health on {string.Join(", ", app.Urls)} (/healthz/live, /healthz/ready)");
+        Console.WriteLine($"worker health on {string.Join(", ", app.Urls)} (/healthz/live, /healthz/ready, {FarmTelemetry.ScrapePath})");
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

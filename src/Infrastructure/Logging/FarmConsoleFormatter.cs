@@ -58,12 +58,22 @@ public static class FarmConsoleLogging
     /// <summary>
     /// The farm's console logging: one line per entry, framework chatter at Warning, and MassTransit's own connection
     /// retries hidden (the <see cref="Health.DependencyWatch"/> says what is down) unless <paramref name="verbose"/>.
+    /// With <paramref name="json"/> (<c>--log-format json</c>), one JSON object per line instead, with the scopes
+    /// (sweep, job and worker ids; trace and span ids) as fields, for a log collector.
     /// </summary>
-    public static ILoggingBuilder AddFarmConsole(this ILoggingBuilder logging, bool verbose = false)
+    public static ILoggingBuilder AddFarmConsole(this ILoggingBuilder logging, bool verbose = false, bool json = false)
     {
         logging.ClearProviders();
-        logging.AddConsole(o => o.FormatterName = FarmConsoleFormatter.FormatterName)
-            .AddConsoleFormatter<FarmConsoleFormatter, FarmConsoleFormatterOptions>(o => o.Verbose = verbose);
+        if (json)
+            logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        else
+            logging.AddConsole(o => o.FormatterName = FarmConsoleFormatter.FormatterName)
+                .AddConsoleFormatter<FarmConsoleFormatter, FarmConsoleFormatterOptions>(o => o.Verbose = verbose);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("MassTransit", verbose ? LogLevel.Warning : LogLevel.Error);
         // Every failing probe, every few seconds; the watch's lines say the same once.

@@ -16,9 +16,10 @@ public static class RenderTopology
 
     public static string DeadLetterQueueName(string model) => $"render-{model}-dead";
 
-    /// <summary>Applied by every bus that publishes or consumes <see cref="RenderJob"/>.</summary>
+    /// <summary>Applied by every bus that publishes or consumes <see cref="RenderJob"/>; with MassTransit's own metrics (its Meter, "MassTransit").</summary>
     public static void Configure(IRabbitMqBusFactoryConfigurator cfg)
     {
+        cfg.UseInstrumentation();
         cfg.Message<RenderJob>(m => m.SetEntityName(ExchangeName));
         cfg.Publish<RenderJob>(p => p.ExchangeType = ExchangeType.Direct);
         cfg.Send<RenderJob>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.Model));

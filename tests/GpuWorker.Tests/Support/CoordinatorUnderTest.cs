@@ -11,6 +11,7 @@ using Farm.Shared.Layout;
 using Farm.Testing;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -39,7 +40,8 @@ internal sealed class CoordinatorUnderTest : IAsyncDisposable
     public string Bucket => Settings["FARM_S3_BUCKET"];
     public ProgressKeys Keys => new(Settings["FARM_REDIS_PREFIX"]);
 
-    public static async Task<CoordinatorUnderTest> StartAsync(string hint, CoordinatorOptions options, IReadOnlyDictionary<string, string>? overrides = null)
+    public static async Task<CoordinatorUnderTest> StartAsync(string hint, CoordinatorOptions options, IReadOnlyDictionary<string, string>? overrides = null,
+        Action<IServiceCollection>? configure = null)
     {
         var settings = new Dictionary<string, string>(TestServices.Settings(await TestServices.CreateBucketAsync(hint)))
         {
@@ -52,6 +54,8 @@ internal sealed class CoordinatorUnderTest : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
         builder.Services.AddFarmCoordinator(options, s3);
+        builder.Services.AddQueueDepthProbe(TestServices.RabbitMqUrl.ToString());
+        configure?.Invoke(builder.Services);
         builder.Services.AddMassTransit(x => x.UsingRabbitMq((_, cfg) =>
         {
             TestServices.ConfigureRabbitMq(cfg);

@@ -8,9 +8,10 @@ namespace Farm.GpuWorker.Tests.Support;
 /// <summary>
 /// Test double for the engine, for messaging tests only: the seed decides every pixel (random bytes, no diffusion);
 /// steps can be slowed down to test cancellation, and <paramref name="failure"/> names the exception, if any, a job
-/// with a given seed throws. Tests of rendering use the real engine.
+/// throws (a <see cref="RenderRejectedException"/> fails it as a bad job; others are retried). Tests of rendering use
+/// the real engine.
 /// </summary>
-internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay, Func<long, Exception?>? failure = null) : IRendererFactory
+internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay, Func<RenderJob, Exception?>? failure = null) : IRendererFactory
 {
     public IReadOnlyList<string> Models => [model];
 
@@ -18,14 +19,13 @@ internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> ste
 
     public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay, failure ?? (_ => null));
 
-    private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay, Func<long, Exception?> failure) : IImageRenderer
+    private sealed class FakeRenderer(string name, Func<TimeSpan> stepDelay, Func<RenderJob, Exception?> failure) : IImageRenderer
     {
         public string ModelName => name;
 
         public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
         {
-            foreach (var seed in job.Seeds)
-                if (failure(seed) is { } error) throw error;
+            if (failure(job) is { } error) throw error;
             for (var step = 1; step <= job.Steps; step++)
             {
                 if (stepDelay() > TimeSpan.Zero) Thread.Sleep(stepDelay());
