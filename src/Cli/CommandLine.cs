@@ -32,6 +32,7 @@ internal static class CommandLine
         root.Add(SubmitCommand.Create());
         root.Add(StatusCommand.Create());
         root.Add(FetchCommand.Create());
+        foreach (var command in SweepControlCommands.Create()) root.Add(command);
         root.Add(KeysCommand.Create());
         root.Add(CompletionCommand.Create());
         root.Add(CompletionCommand.CreateHidden(root));

@@ -43,6 +43,17 @@ internal sealed class FarmClient(Uri baseUrl, string? apiKey = null) : IDisposab
         return (await response.Content.ReadFromJsonAsync<SweepStatus>(FarmJson.Options, cancellation))!;
     }
 
+    /// <summary>A change to a sweep: <paramref name="path"/> below <c>v1/sweeps/{id}</c> (empty for the sweep itself), with an optional JSON body.</summary>
+    public async Task<T> ChangeSweepAsync<T>(string id, HttpMethod method, string path, object? body, CancellationToken cancellation)
+    {
+        using var request = new HttpRequestMessage(method, $"v1/sweeps/{Uri.EscapeDataString(id)}{path}");
+        if (body is not null) request.Content = JsonContent.Create(body, options: FarmJson.Options);
+        using var response = await Send(request, cancellation);
+        if ((int)response.StatusCode == 404) throw new UsageException($"no sweep '{id}'");
+        await EnsureOk(response, cancellation);
+        return (await response.Content.ReadFromJsonAsync<T>(FarmJson.Options, cancellation))!;
+    }
+
     public async Task<ImagePage> ImagesAsync(string id, string? state, long offset, int limit, CancellationToken cancellation)
     {
         var query = $"v1/sweeps/{Uri.EscapeDataString(id)}/images?offset={offset}&limit={limit}" + (state is null ? "" : $"&state={state}");

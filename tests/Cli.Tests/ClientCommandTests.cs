@@ -12,9 +12,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Farm.Cli.Tests;
 
-/// <summary>`submit --json` and `status --json` against an in-process coordinator (in-memory stores, a heartbeat for 'tiny', no worker).</summary>
+/// <summary>The commands that talk to a coordinator (submit, status, pause, resume, priority, retry), against one in this process (in-memory stores, a heartbeat for 'tiny', no worker).</summary>
 [Collection("console")]
-public sealed class JsonOutputTests : IAsyncLifetime
+public sealed class ClientCommandTests : IAsyncLifetime
 {
     private readonly string folder = Directory.CreateTempSubdirectory("farm-json-").FullName;
     private readonly InMemoryProgressStore store = new();
@@ -86,5 +86,35 @@ public sealed class JsonOutputTests : IAsyncLifetime
         Assert.Equal("prompts[0]: must not be empty", lines[1]);
         Assert.StartsWith("scheduler: unknown scheduler 'foo'", lines[2]);
         Assert.StartsWith("width: must be a multiple of 8", lines[3]);
+    }
+
+    [Fact]
+    public async Task Pause_priority_resume_and_retry_change_the_sweep_and_say_so()
+    {
+        var spec = Path.Combine(folder, "spec.yaml");
+        await File.WriteAllTextAsync(spec, "model: tiny\nprompts: [a fox]\nseeds: [1, 2]\nwidth: 64\nheight: 64\n");
+        var (code, error, output) = await Cli.RunCapturingOutput("submit", spec, "--json", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        var id = JsonDocument.Parse(output).RootElement.GetProperty("id").GetString()!;
+
+        (code, error, output) = await Cli.RunCapturingOutput("pause", id, "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.Equal($"sweep {id}: paused, priority 50, 0/2 images", output.Trim());
+        (code, error, output) = await Cli.RunCapturingOutput("priority", id, "80", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.Equal($"sweep {id}: paused, priority 80, 0/2 images", output.Trim());
+        (code, error, output) = await Cli.RunCapturingOutput("resume", id, "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.StartsWith($"sweep {id}: queued, priority 80", output.Trim());
+
+        await store.FailImagesAsync(id, 0, [1], "boom", "w1", DateTimeOffset.UtcNow);
+        (code, error, output) = await Cli.RunCapturingOutput("retry", id, "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.StartsWith($"sweep {id}: 1 failed images queued again", output.Trim());
+        Assert.Equal(0, (await store.GetSweepAsync(id))!.Failed);
+
+        Assert.Equal(2, (await Cli.Run("priority", id, "101", "--coordinator", Url)).Code);
+        var (missing, message) = await Cli.Run("pause", "sw-000000000000", "--coordinator", Url);
+        Assert.Equal((2, "farm pause: no sweep 'sw-000000000000'"), (missing, message.Trim()));
     }
 }
