@@ -135,6 +135,8 @@ start_rabbitmq() {
   fi
   cat >"$r/rabbitmq.conf" <<EOF
 listeners.tcp.default = 127.0.0.1:$AMQP
+# A job is acknowledged only once stored; 6 h instead of 30 min, so a long render is not taken away (docs/decisions.md).
+consumer_timeout = 21600000
 log.console = false
 log.file.level = info
 EOF

@@ -46,4 +46,13 @@ public sealed class WorkerOptions
             throw new ArgumentException($"Worker:DrainSeconds (FARM_WORKER_DRAIN_SECONDS) must be whole seconds from 0 to 3600, got '{text}'");
         return seconds;
     }
+
+    /// <summary>Takes the failure handling from configuration (section <c>Worker</c>): the flags do not cover it.</summary>
+    public void UseFailureSettings(WorkerOptions configured)
+    {
+        if (configured.Retries < 0 || configured.SoftFailWorkers < 1 || configured.BlocklistAfter < 1 || configured.DeliveryLimit < 1)
+            throw new ArgumentException("Worker:Retries must be ≥ 0, and Worker:SoftFailWorkers, Worker:BlocklistAfter and Worker:DeliveryLimit ≥ 1");
+        (Retries, RetryFirstInterval, SoftFailWorkers, BlocklistAfter, DeliveryLimit) =
+            (configured.Retries, configured.RetryFirstInterval, configured.SoftFailWorkers, configured.BlocklistAfter, configured.DeliveryLimit);
+    }
 }

@@ -60,8 +60,9 @@ internal static class FarmHosting
         try
         {
             options.DrainSeconds = WorkerOptions.DrainSecondsFrom(builder.Configuration["Worker:DrainSeconds"], options.DrainSeconds);
+            options.UseFailureSettings(Bind<WorkerOptions>(builder.Configuration, WorkerOptions.Section));
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             throw new UsageException(e.Message);
         }
