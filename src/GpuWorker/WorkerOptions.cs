@@ -35,6 +35,10 @@ public sealed class WorkerOptions
     public IReadOnlyList<string> ModelsServed { get; set; } = [];
     /// <summary><c>--fault KIND=SEED</c>, for tests: see <see cref="Rendering.RenderFault"/>.</summary>
     public IReadOnlyList<string> Faults { get; set; } = [];
+    /// <summary>Also serve the bucket's models (<c>farm model push</c>), downloaded into <see cref="ModelCacheDir"/> on first use.</summary>
+    public bool ModelsFromBucket { get; set; }
+    public string ModelCacheDir { get; set; } = Path.Combine(".farm", "model-cache");
+    public double CacheGigabytes { get; set; } = 50;
     /// <summary><c>--health-urls</c>: where the worker serves /healthz/live and /healthz/ready; none when empty.</summary>
     public string? HealthUrls { get; set; }
 

@@ -1,5 +1,6 @@
 using Farm.Coordinator;
 using Farm.GpuWorker;
+using Farm.GpuWorker.Models;
 using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;
@@ -66,9 +67,9 @@ internal static class FarmHosting
         {
             throw new UsageException(e.Message);
         }
-        builder.Services.AddServiceStores(builder.Configuration);
+        var (_, s3) = builder.Services.AddServiceStores(builder.Configuration);
         var rabbit = Bind<RabbitMqOptions>(builder.Configuration, RabbitMqOptions.Section);
-        var factory = RendererFactoryFor(options);
+        var factory = RendererFactoryFor(options, s3);
         builder.Services.AddFarmWorker(options, factory);
         builder.Services.AddDeadLetterQueueSetup(rabbit.Url, factory.Models);
         builder.Services.AddMassTransit(x =>
@@ -84,7 +85,7 @@ internal static class FarmHosting
     }
 
     /// <summary>The engine on the models in --models, or the simulated renderer on the names in --models-served; with any --fault.</summary>
-    public static IRendererFactory RendererFactoryFor(WorkerOptions options)
+    public static IRendererFactory RendererFactoryFor(WorkerOptions options, S3Options? bucket = null)
     {
         RendererSpec spec;
         List<RenderFault> faults;
@@ -108,11 +109,30 @@ internal static class FarmHosting
         {
             if (options.ModelsServed.Count > 0)
                 throw new UsageException("--models-served is for --renderer simulated; the engine serves the models in --models");
-            factory = new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
+            factory = options.ModelsFromBucket
+                ? BucketModels(options, bucket ?? new S3Options())
+                : new ModelLibraryRendererFactory(options.ModelsDir, PipelineOptionsFor(options));
             if (factory.Models.Count == 0)
-                throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)} (a model is a diffusers folder with model_index.json or a .safetensors/.ckpt checkpoint; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
+                throw new UsageException($"no models in {Path.GetFullPath(options.ModelsDir)}{(options.ModelsFromBucket ? " nor in the bucket" : "")} (a model is a diffusers folder with model_index.json or a .safetensors/.ckpt checkpoint; try ./farm model init-tiny {Path.Combine(options.ModelsDir, "tiny")})");
         }
         return faults.Count == 0 ? factory : new FaultInjectingRendererFactory(factory, faults);
+    }
+
+    private static IRendererFactory BucketModels(WorkerOptions options, S3Options s3)
+    {
+        var bucket = new S3ObjectStore(s3);
+        IReadOnlyList<ModelManifest> pushed;
+        try
+        {
+            pushed = ModelCache.ListAsync(bucket, CancellationToken.None, problem => Console.Error.WriteLine($"farm worker: bucket model {problem}")).GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            throw new UsageException($"--models-from-bucket: cannot list the models in {s3.Url.TrimEnd('/')}/{s3.Bucket}: {e.Message} (is the bucket up? ./farm services start)");
+        }
+        if (!(options.CacheGigabytes > 0)) throw new UsageException($"--cache-gb must be > 0 (got {options.CacheGigabytes})");
+        var cache = new ModelCache(bucket, options.ModelCacheDir, (long)(options.CacheGigabytes * 1e9));
+        return new BucketModelRendererFactory(ModelLibrary.Scan(options.ModelsDir), cache, pushed, PipelineOptionsFor(options));
     }
 
     public static PipelineOptions PipelineOptionsFor(WorkerOptions options) =>

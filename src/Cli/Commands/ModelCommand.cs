@@ -7,11 +7,12 @@ namespace Farm.Cli.Commands;
 /// <summary>
 /// `farm model init-tiny DIR [--seed N] [--force]`: writes a seeded random-weight tiny SD1.x pipeline in diffusers layout.
 /// `farm model inspect PATH [--config DIR]`: describes a model folder, checkpoint file or LoRA (<see cref="ModelInspectCommand"/>).
+/// `farm model push|list`: the bucket's models (<see cref="ModelBucketCommands"/>).
 /// </summary>
 internal static class ModelCommand
 {
     public static Command Create() =>
-        new("model", "model tools: create the tiny test model, inspect a model or LoRA") { InitTiny(), Inspect() };
+        new("model", "model tools: create the tiny test model, inspect a model or LoRA, push to and list the bucket") { InitTiny(), Inspect(), ModelBucketCommands.Push(), ModelBucketCommands.List() };
 
     private static Command Inspect()
     {

@@ -26,9 +26,12 @@ internal static class WorkerCommand
         var renderer = FarmOptions.Text("--renderer", "engine, or simulated[:MS_PER_STEP] for farm tests and benchmarks (no model files; its images say renderer simulated)", "RENDERER", RendererSpec.Engine);
         var served = FarmOptions.Text("--models-served", "with --renderer simulated: the model names it serves, comma-separated", "NAMES");
         var faults = FarmOptions.Repeated("--fault", "for tests: crash-on-seed=N (the process dies), fail-on-seed=N (the job fails), hang-on-seed=N (the render blocks until cancelled); repeatable", "KIND=SEED");
+        var fromBucket = FarmOptions.Flag("--models-from-bucket", "also serve the models pushed to the bucket (./farm model push), downloaded and verified on first use");
+        var cacheDir = FarmOptions.Text("--model-cache", "where bucket models are kept", "DIR", Path.Combine(".farm", "model-cache"));
+        var cacheGb = FarmOptions.Double("--cache-gb", "the most the model cache holds; least recently used models go first", 50);
         var verbose = FarmOptions.Verbose();
         var logFormat = FarmOptions.LogFormat();
-        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, renderer, served, faults, verbose, logFormat };
+        var command = new Command("worker", "run a render worker for the models in --models") { models, device, slots, threads, id, healthUrls, renderer, served, faults, fromBucket, cacheDir, cacheGb, verbose, logFormat };
         command.SetAction((parse, cancellation) =>
         {
             var options = new WorkerOptions { ModelsDir = parse.GetValue(models)!, Device = parse.GetValue(device)!, Slots = parse.GetValue(slots) };
@@ -38,6 +41,7 @@ internal static class WorkerCommand
             options.Renderer = parse.GetValue(renderer)!;
             options.ModelsServed = (parse.GetValue(served) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             options.Faults = parse.GetValue(faults)!;
+            (options.ModelsFromBucket, options.ModelCacheDir, options.CacheGigabytes) = (parse.GetValue(fromBucket), parse.GetValue(cacheDir)!, parse.GetValue(cacheGb));
             return RunAsync(options, parse.GetValue(verbose), parse.GetValue(logFormat) == "json", cancellation);
         });
         return command;

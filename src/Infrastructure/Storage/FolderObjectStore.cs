@@ -18,6 +18,29 @@ public sealed class FolderObjectStore(string root) : IObjectStore
         File.Move(temp, path, overwrite: true);
     }
 
+    public async Task PutStreamAsync(string key, Stream content, string contentType, CancellationToken cancellation = default)
+    {
+        var path = PathOf(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        await using (var file = File.Create(temp)) await content.CopyToAsync(file, cancellation);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public async Task<bool> CopyToAsync(string key, Stream destination, CancellationToken cancellation = default)
+    {
+        try
+        {
+            await using var file = File.OpenRead(PathOf(key));
+            await file.CopyToAsync(destination, cancellation);
+            return true;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default)
     {
         var path = PathOf(key);

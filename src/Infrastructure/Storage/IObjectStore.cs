@@ -8,6 +8,12 @@ public interface IObjectStore
 
     Task PutAsync(string key, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellation = default);
 
+    /// <summary>Uploads a stream of known length (a model file of gigabytes) without holding it in memory.</summary>
+    Task PutStreamAsync(string key, Stream content, string contentType, CancellationToken cancellation = default);
+
+    /// <summary>Copies the object into <paramref name="destination"/>; false when there is no such key.</summary>
+    Task<bool> CopyToAsync(string key, Stream destination, CancellationToken cancellation = default);
+
     /// <summary>The object's bytes, or null when there is no such key.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default);
 

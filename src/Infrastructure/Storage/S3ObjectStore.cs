@@ -44,6 +44,33 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }, cancellation);
     }
 
+    public async Task PutStreamAsync(string key, Stream content, string contentType, CancellationToken cancellation = default)
+    {
+        await client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            InputStream = content,
+            AutoCloseStream = false,
+            ContentType = contentType,
+            UseChunkEncoding = false,
+        }, cancellation);
+    }
+
+    public async Task<bool> CopyToAsync(string key, Stream destination, CancellationToken cancellation = default)
+    {
+        try
+        {
+            using var response = await client.GetObjectAsync(bucket, key, cancellation);
+            await response.ResponseStream.CopyToAsync(destination, cancellation);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default)
     {
         try

@@ -15,6 +15,11 @@ public static class StorageKeys
     public static string Image(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.png";
     public static string ImageRecord(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.json";
     public static string ContactSheet(string sweepId) => $"sweeps/{sweepId}/contact-sheet.png";
+    public const string ModelsPrefix = "models/";
+    /// <summary>Written last by <c>farm model push</c>: a model is in the bucket once its manifest is.</summary>
+    public static string ModelManifest(string model) => $"models/{model}/manifest.json";
+    /// <summary>A file of a pushed model, by its path in a worker's models folder (e.g. <c>sd15/unet/…</c>, <c>sdxl.safetensors</c>).</summary>
+    public static string ModelFile(string model, string path) => $"models/{model}/files/{path}";
 
     private static string Index(long index) => index.ToString("D8", CultureInfo.InvariantCulture);
 }

@@ -42,6 +42,28 @@ public abstract class ObjectStoreContract
     }
 
     [Fact]
+    public async Task A_file_streamed_in_streams_back_out_byte_identical()
+    {
+        var store = await CreateAsync();
+        var path = Path.GetTempFileName();
+        try
+        {
+            var bytes = new byte[3 * 1024 * 1024 + 17];
+            new Random(3).NextBytes(bytes);
+            await File.WriteAllBytesAsync(path, bytes);
+            await using (var file = File.OpenRead(path)) await store.PutStreamAsync("models/m/files/unet.safetensors", file, "application/octet-stream");
+            using var back = new MemoryStream();
+            Assert.True(await store.CopyToAsync("models/m/files/unet.safetensors", back));
+            Assert.True(bytes.AsSpan().SequenceEqual(back.ToArray()), "the streamed object did not read back byte for byte");
+            Assert.False(await store.CopyToAsync("models/m/files/missing", new MemoryStream()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Listing_returns_the_keys_below_a_prefix_in_order_and_urls_serve_the_object()
     {
         var store = await CreateAsync();
