@@ -54,6 +54,19 @@ public sealed class HealthTests
     }
 
     [Fact]
+    public async Task A_coordinator_whose_bucket_does_not_exist_is_not_ready_and_says_so()
+    {
+        await using var coordinator = await CoordinatorUnderTest.StartAsync("health", new CoordinatorOptions(),
+            new Dictionary<string, string> { ["FARM_S3_BUCKET"] = TestServices.UniqueName("never-created") });
+        await CoordinatorUnderTest.WaitUntilAsync(async () => Entry((await GetAsync(coordinator.Http, "/healthz/ready")).Body, "rabbitmq") == "Healthy",
+            TimeSpan.FromSeconds(30), "the bus connected");
+        var (status, body) = await GetAsync(coordinator.Http, "/healthz/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("Unhealthy", Entry(body, "bucket"));
+        Assert.Contains("NoSuchBucket", body.GetRawText());
+    }
+
+    [Fact]
     public async Task A_worker_process_serves_live_and_ready_on_its_health_urls_once_its_queues_are_bound()
     {
         var model = TestServices.UniqueName("tiny");

@@ -46,7 +46,9 @@ public sealed class BucketHealthCheck(IObjectStore bucket) : IHealthCheck
     {
         try
         {
-            await bucket.ExistsAsync("healthz/probe", cancellationToken);
+            // A listing, not a HEAD of a key: a missing bucket answers a HEAD with the same 404 as a missing key.
+            await using var listing = bucket.ListAsync("healthz/", cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await listing.MoveNextAsync();
             return HealthCheckResult.Healthy();
         }
         catch (Exception e)
