@@ -72,14 +72,26 @@ internal sealed class SweepPublisher(
         }
     }
 
-    /// <summary>A sweep with jobs left to publish, and its cursor as this round advances it.</summary>
-    private sealed class Open(SweepSnapshot sweep, SweepPlan plan)
+    /// <summary>A sweep with jobs left to publish: its next job, and its cursor as this round advances it.</summary>
+    private sealed class OpenSweep(SweepSnapshot sweep, SweepPlan plan)
     {
+        private long position = sweep.PublishedJobs;
+        private long images = sweep.PublishedImages;
+
         public SweepSnapshot Sweep { get; } = sweep;
-        public SweepPlan Plan { get; } = plan;
-        public long NextPosition { get; set; } = sweep.PublishedJobs;
-        public long PublishedImages { get; set; } = sweep.PublishedImages;
-        public RenderJob? NextJob => NextPosition < Plan.JobCount ? Plan.Job(Sweep.Id, Plan.JobAtPublishPosition(NextPosition)) : null;
+        public RenderJob Next { get; private set; } = plan.Job(sweep.Id, plan.JobAtPublishPosition(sweep.PublishedJobs));
+
+        public DispatchCandidate Candidate => new(Sweep.Id, Sweep.Tenant, Sweep.Priority, Sweep.CreatedAt, Next.Model);
+
+        /// <summary>Records <see cref="Next"/> as published; false when it was the sweep's last job.</summary>
+        public async Task<bool> AdvanceAsync(IProgressStore store)
+        {
+            (position, images) = (position + 1, images + Next.Seeds.Length);
+            await store.SetPublishedAsync(Sweep.Id, position, images);
+            if (position >= plan.JobCount) return false;
+            Next = plan.Job(Sweep.Id, plan.JobAtPublishPosition(position));
+            return true;
+        }
     }
 
     internal async Task PublishRoundAsync(CancellationToken cancellation)
@@ -87,7 +99,7 @@ internal sealed class SweepPublisher(
         var pipelines = (await store.ListWorkersAsync(options.WorkerTimeout))
             .SelectMany(w => w.Models).GroupBy(m => m, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var inFlight = new Dictionary<(string Tenant, string Model), double>();
-        var open = new List<(Open Sweep, RenderJob Job)>();
+        var open = new List<OpenSweep>();
         foreach (var id in await store.ListSweepIdsAsync(200))
         {
             var sweep = await store.GetSweepAsync(id);
@@ -98,25 +110,17 @@ internal sealed class SweepPublisher(
             var models = plan.Spec.ModelAxis;
             var jobs = (double)sweep.InFlightImages / plan.BatchSize / models.Count;
             foreach (var model in models) Add(inFlight, (sweep.Tenant, model), jobs);
-            if (sweep.Paused || sweep.PublishedJobs >= plan.JobCount) continue;
-            var state = new Open(sweep, plan);
-            open.Add((state, state.NextJob!));
+            if (!sweep.Paused && sweep.PublishedJobs < plan.JobCount) open.Add(new OpenSweep(sweep, plan));
         }
 
         while (true)
         {
-            var ready = open.Where(o => Capacity(pipelines, o.Job.Model) > ModelLoad(inFlight, o.Job.Model))
-                .Select(o => new DispatchCandidate(o.Sweep.Sweep.Id, o.Sweep.Sweep.Tenant, o.Sweep.Sweep.Priority, o.Sweep.Sweep.CreatedAt, o.Job.Model));
+            var ready = open.Where(o => Capacity(pipelines, o.Next.Model) > ModelLoad(inFlight, o.Next.Model)).Select(o => o.Candidate);
             if (policy.Next(ready, (tenant, model) => (long)Math.Ceiling(inFlight.GetValueOrDefault((tenant, model)))) is not { } next) return;
-            var index = open.FindIndex(o => o.Sweep.Sweep.Id == next.SweepId);
-            var (chosen, job) = open[index];
-            using (CoordinatorTracing.StartPublishing(chosen.Sweep.Id)) await publisher.Publish(job, cancellation);
-            chosen.NextPosition++;
-            chosen.PublishedImages += job.Seeds.Length;
-            await store.SetPublishedAsync(chosen.Sweep.Id, chosen.NextPosition, chosen.PublishedImages);
-            Add(inFlight, (next.Tenant, job.Model), 1);
-            if (chosen.NextJob is { } following) open[index] = (chosen, following);
-            else open.RemoveAt(index);
+            var chosen = open.First(o => o.Sweep.Id == next.SweepId);
+            using (CoordinatorTracing.StartPublishing(chosen.Sweep.Id)) await publisher.Publish(chosen.Next, cancellation);
+            Add(inFlight, (next.Tenant, next.Model), 1);
+            if (!await chosen.AdvanceAsync(store)) open.Remove(chosen);
         }
     }
 
