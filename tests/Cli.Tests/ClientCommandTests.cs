@@ -117,4 +117,22 @@ public sealed class ClientCommandTests : IAsyncLifetime
         var (missing, message) = await Cli.Run("pause", "sw-000000000000", "--coordinator", Url);
         Assert.Equal((2, "farm pause: no sweep 'sw-000000000000'"), (missing, message.Trim()));
     }
+
+    [Fact]
+    public async Task A_dry_run_prints_the_estimate_and_creates_nothing()
+    {
+        var spec = Path.Combine(folder, "dry.yaml");
+        await File.WriteAllTextAsync(spec, "model: tiny\nprompts: [a fox]\nseeds: { start: 0, count: 10 }\nsteps: 20\nwidth: 512\nheight: 512\n");
+        var (code, error, output) = await Cli.RunCapturingOutput("submit", spec, "--dry-run", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.StartsWith("dry run, nothing created: 10 images in", output);
+        Assert.Contains("tiny: no measurement yet", output);
+
+        // 10 images × 0.262144 MP × 20 steps = 52.4 megapixel-steps; at 0.5 s each, 26 s on the one live pipeline.
+        await store.RecordRenderSpeedAsync("tiny", 0.5);
+        (code, error, output) = await Cli.RunCapturingOutput("submit", spec, "--dry-run", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.Contains("about 26 s of rendering, done in about 26 s with the workers alive now", output);
+        Assert.Empty(await store.ListSweepIdsAsync(10));
+    }
 }

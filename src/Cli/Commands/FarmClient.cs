@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Farm.Coordinator.Api;
+using Farm.Coordinator.Sweeps;
 using Farm.Shared.Contracts;
 
 namespace Farm.Cli.Commands;
@@ -18,9 +19,16 @@ internal sealed class FarmClient(Uri baseUrl, string? apiKey = null) : IDisposab
         new(new Uri((coordinator ?? Environment.GetEnvironmentVariable("FARM_COORDINATOR_URL") ?? "http://127.0.0.1:8080").TrimEnd('/') + "/"),
             apiKey ?? Environment.GetEnvironmentVariable("FARM_API_KEY"));
 
-    public async Task<SweepAccepted> SubmitAsync(string spec, string? idempotencyKey, CancellationToken cancellation)
+    public Task<SweepAccepted> SubmitAsync(string spec, string? idempotencyKey, CancellationToken cancellation) =>
+        PostSpecAsync<SweepAccepted>("v1/sweeps", spec, idempotencyKey, cancellation);
+
+    /// <summary>The coordinator's estimate of the spec (<c>?dryRun=true</c>); nothing is created.</summary>
+    public Task<SweepEstimate> DryRunAsync(string spec, CancellationToken cancellation) =>
+        PostSpecAsync<SweepEstimate>("v1/sweeps?dryRun=true", spec, null, cancellation);
+
+    private async Task<T> PostSpecAsync<T>(string path, string spec, string? idempotencyKey, CancellationToken cancellation)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/sweeps")
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
         {
             Content = new StringContent(spec, Encoding.UTF8, spec.TrimStart().StartsWith('{') ? "application/json" : "application/yaml"),
         };
@@ -32,7 +40,7 @@ internal sealed class FarmClient(Uri baseUrl, string? apiKey = null) : IDisposab
             throw new UsageException(SpecErrors.Describe(problem));
         }
         await EnsureOk(response, cancellation);
-        return (await response.Content.ReadFromJsonAsync<SweepAccepted>(FarmJson.Options, cancellation))!;
+        return (await response.Content.ReadFromJsonAsync<T>(FarmJson.Options, cancellation))!;
     }
 
     public async Task<SweepStatus> StatusAsync(string id, CancellationToken cancellation)

@@ -16,11 +16,40 @@ internal static class SubmitCommand
         var coordinator = FarmOptions.Coordinator();
         var apiKey = FarmOptions.ApiKey();
         var jsonOption = FarmOptions.Flag("--json", "print the accepted sweep (with --watch: its final status) as JSON, no progress bar");
-        var command = new Command("submit", "submit a sweep spec to the coordinator") { fileArgument, watchOption, keyOption, coordinator, apiKey, jsonOption };
-        command.SetAction((parse, cancellation) =>
-            RunAsync(parse.GetValue(fileArgument)!, parse.GetValue(watchOption), parse.GetValue(keyOption), parse.GetValue(coordinator), parse.GetValue(apiKey), parse.GetValue(jsonOption), cancellation));
+        var dryRunOption = FarmOptions.Flag("--dry-run", "validate and estimate (images and jobs per model, render time, ETA, bucket bytes); create nothing");
+        var command = new Command("submit", "submit a sweep spec to the coordinator") { fileArgument, watchOption, keyOption, coordinator, apiKey, jsonOption, dryRunOption };
+        command.SetAction((parse, cancellation) => parse.GetValue(dryRunOption)
+            ? DryRunAsync(parse.GetValue(fileArgument)!, parse.GetValue(coordinator), parse.GetValue(apiKey), parse.GetValue(jsonOption), cancellation)
+            : RunAsync(parse.GetValue(fileArgument)!, parse.GetValue(watchOption), parse.GetValue(keyOption), parse.GetValue(coordinator), parse.GetValue(apiKey), parse.GetValue(jsonOption), cancellation));
         return command;
     }
+
+    private static async Task<int> DryRunAsync(string file, string? coordinator, string? apiKey, bool json, CancellationToken cancellation)
+    {
+        using var client = FarmClient.From(coordinator, apiKey);
+        if (!File.Exists(file)) throw new UsageException($"no such file: {file}");
+        var e = await client.DryRunAsync(await File.ReadAllTextAsync(file, cancellation), cancellation);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(e, FarmJson.Options));
+            return 0;
+        }
+        Console.WriteLine($"dry run, nothing created: {e.Images} images in {e.Jobs} jobs"
+            + (e.RenderSeconds is { } r ? $", about {Duration(r)} of rendering" : "") + (e.EtaSeconds is { } eta ? $", done in about {Duration(eta)} with the workers alive now" : ""));
+        foreach (var m in e.Models)
+            Console.WriteLine($"  {m.Model}: {m.Images} images, {m.Jobs} jobs, {m.MegapixelSteps:0.###} megapixel-steps"
+                + (m.RenderSeconds is { } s ? $", {Duration(s)} at {m.SecondsPerMegapixelStep:0.####} s per megapixel-step" : "") + $", {m.Pipelines} live pipelines");
+        Console.WriteLine($"  bucket: at most {e.BucketBytesAtMost / 1e6:0.#} MB");
+        foreach (var note in e.Notes) Console.WriteLine($"  {note}");
+        return 0;
+    }
+
+    private static string Duration(double seconds) => TimeSpan.FromSeconds(Math.Round(seconds)) switch
+    {
+        var t when t.TotalHours >= 1 => $"{(int)t.TotalHours} h {t.Minutes} min",
+        var t when t.TotalMinutes >= 1 => $"{t.Minutes} min {t.Seconds} s",
+        var t => $"{t.Seconds} s",
+    };
 
     private static async Task<int> RunAsync(string file, bool watch, string? key, string? coordinator, string? apiKey, bool json, CancellationToken cancellation)
     {

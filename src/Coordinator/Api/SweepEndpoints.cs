@@ -41,7 +41,7 @@ internal static class SweepEndpoints
         v1.RequireAuthorization();
         var sweeps = v1.MapGroup("/sweeps").WithTags("sweeps");
         sweeps.MapPost("/", SubmitAsync).Accepts<object>("application/json", "application/yaml", "text/yaml")
-            .WithSummary("Submit a sweep (JSON or YAML spec); honours Idempotency-Key");
+            .WithSummary("Submit a sweep (JSON or YAML spec); honours Idempotency-Key; ?dryRun=true estimates it and creates nothing");
         sweeps.MapGet("/", ListAsync).WithSummary("Recent sweeps, newest first");
         sweeps.MapGet("/{id}", GetAsync).WithSummary("A sweep's state and counts");
         sweeps.MapGet("/{id}/images", ImagesAsync).WithSummary("A page of a sweep's images, with presigned URLs for finished ones");
@@ -53,11 +53,16 @@ internal static class SweepEndpoints
         return v1;
     }
 
-    private static async Task<Results<Accepted<SweepAccepted>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
-        HttpRequest request, ClaimsPrincipal user, SweepService service, CancellationToken cancellation)
+    private static async Task<Results<Accepted<SweepAccepted>, Ok<SweepEstimate>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
+        HttpRequest request, ClaimsPrincipal user, SweepService service, bool? dryRun, CancellationToken cancellation)
     {
         using var reader = new StreamReader(request.Body);
         var body = await reader.ReadToEndAsync(cancellation);
+        if (dryRun == true)
+        {
+            var (estimate, errors) = await service.DryRunAsync(body);
+            return estimate is not null ? TypedResults.Ok(estimate) : TypedResults.ValidationProblem(errors!, title: "The sweep spec is invalid");
+        }
         var key = request.Headers["Idempotency-Key"].FirstOrDefault();
         return await service.SubmitAsync(body, string.IsNullOrWhiteSpace(key) ? null : key, user.Tenant(), cancellation) switch
         {

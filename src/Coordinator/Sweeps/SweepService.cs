@@ -29,6 +29,16 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
 
     private readonly ConcurrentDictionary<string, SweepPlan> plans = new(StringComparer.Ordinal);
 
+    /// <summary>Validates and estimates without creating anything: no manifest, no sweep, no job.</summary>
+    public async Task<(SweepEstimate? Estimate, IReadOnlyDictionary<string, string[]>? Errors)> DryRunAsync(string body)
+    {
+        var served = await models.GetAsync();
+        var parsed = SweepValidator.Check(body, options.Limits, served.Contains);
+        if (!parsed.IsValid) return (null, parsed.Errors.ToDictionary());
+        var plan = new SweepPlan(parsed.Spec!, parsed.Spec!.ModelAxis.Min(options.BatchSize));
+        return (await SweepEstimator.EstimateAsync(plan, store, await store.ListWorkersAsync(options.WorkerTimeout)), null);
+    }
+
     public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, string tenant, CancellationToken cancellation)
     {
         var served = await models.GetAsync();

@@ -101,6 +101,8 @@ public sealed class RenderJobConsumer(
                 return !reporter.IsCancelled(job.SweepId) && !drain.HandBackDue;
             }, cancellation), cancellation));
             metrics.Rendered(job, renderClock.Elapsed, images.Count);
+            var speed = RenderSpeed.Of(renderClock.Elapsed.TotalSeconds, images.Count, job.Width, job.Height, job.Steps);
+            reporter.Post(s => s.RecordRenderSpeedAsync(job.Model, speed));
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested && drain.HandBackDue)
         {

@@ -121,6 +121,11 @@ public interface IProgressStore
     Task PublishAsync(SweepProgressed progress);
     Task<IAsyncDisposable> SubscribeAsync(string sweepId, Action<SweepProgressed> onProgress);
 
+    /// <summary>Folds a job's measured seconds per megapixel per step into the model's moving average.</summary>
+    Task RecordRenderSpeedAsync(string model, double secondsPerMegapixelStep);
+    /// <summary>The model's measured seconds per megapixel per step, or null before its first job.</summary>
+    Task<double?> GetRenderSpeedAsync(string model);
+
     Task HeartbeatAsync(WorkerHeartbeat heartbeat);
     /// <summary>Forgets a worker at once (a worker that stops cleanly), instead of letting its heartbeat age out.</summary>
     Task RemoveWorkerAsync(string workerId);

@@ -57,5 +57,7 @@ public sealed record ProgressKeys(string Prefix)
     public string TenantSweeps(string tenant) => $"{Prefix}tenant:{tenant}:sweeps";
     public string ApiKeys => $"{Prefix}apikeys";
     public string Workers => $"{Prefix}workers";
+    /// <summary>Hash model → measured render seconds per megapixel per step (a moving average), for dry-run estimates.</summary>
+    public string RenderSpeeds => $"{Prefix}render-speeds";
     public string Idempotency(string key) => $"{Prefix}idempotency:{key}";
 }
