@@ -39,6 +39,7 @@ internal static class BenchCommand
         var command = new Command("bench", "time the engine on full-size SD1.5 shapes with random weights (last line: median_s=… peak_rss_mb=…)")
         {
             ComponentArgument, LatentOption, BatchOption, StepsOption, RunsOption, DTypeOption, ThreadsOption, ProfileOption, FamilyOption,
+            FarmBenchCommand.Create(),
         };
         command.SetAction((parse, cancellation) => RunAsync(parse, cancellation));
         return command;
