@@ -51,13 +51,17 @@ internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, Redis
         return keys;
     }
 
-    /// <summary>Deletes the bucket with everything in it, the Redis keys under the prefix, the model's queues; each step on its own.</summary>
-    public async Task<List<string>> RemoveAsync(CancellationToken cancellation)
+    /// <summary>
+    /// Deletes the model's queues and, unless <paramref name="keepData"/>, the bucket with everything in it and the
+    /// Redis keys under the prefix; each step on its own, so one failing leaves the others done.
+    /// </summary>
+    public async Task<List<string>> RemoveAsync(bool keepData, CancellationToken cancellation)
     {
         var problems = new List<string>();
+        await Try("queues", RemoveQueuesAsync(cancellation), problems);
+        if (keepData) return problems;
         await Try("bucket", RemoveBucketAsync(cancellation), problems);
         await Try("redis keys", RemoveRedisKeysAsync(), problems);
-        await Try("queues", RemoveQueuesAsync(cancellation), problems);
         return problems;
     }
 

@@ -59,7 +59,8 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
                 "--id", $"{resources.Model}-w{i + 1}", "--health-urls", health);
         }
         await WaitAsync(async () => await WorkersUpAsync(http, cancellation) >= s.Workers, $"{s.Workers} workers to announce {resources.Model}", cancellation);
-        Console.WriteLine(Invariant($"  {s.Workers} workers up in {started.Elapsed.TotalSeconds:F1} s"));
+        var workerPids = string.Join(", ", children.Skip(1).Select(c => c.Pid.ToString(CultureInfo.InvariantCulture)));
+        Console.WriteLine(Invariant($"  {s.Workers} workers up in {started.Elapsed.TotalSeconds:F1} s (worker pids {workerPids})"));
 
         // Peaks over the run only: the services may have been up for days.
         var reset = new[] { redisPid, rabbitPid }.Where(p => p is not null).All(p => ProcessMemory.ResetPeak(p!.Value));
@@ -90,6 +91,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
                           + (reset ? " (redis and rabbitmq: over this run)" : " (redis and rabbitmq: since they started; their peak could not be reset)"));
         double p50 = StatusPollers.Percentile(latencies, 50), p99 = StatusPollers.Percentile(latencies, 99);
         Console.WriteLine(Invariant($"  status: {latencies.Count} answers to {s.Pollers} pollers (each every {StatusPollers.Interval.TotalMilliseconds:F0} ms): p50 {p50:F1} ms, p99 {p99:F1} ms, {pollers.Errors} errors"));
+        if (s.Keep) Console.WriteLine($"  kept after the run (--keep): bucket {resources.Bucket}, redis keys {resources.RedisPrefix}*");
         Console.WriteLine(Invariant($"images_per_s={imagesPerSecond:F1} overhead_ms={overheadMs:F2} coordinator_mb={coordinatorMb:F0} redis_mb={redisMb:F0} status_p99_ms={p99:F1} ")
                           + Invariant($"images={completed} rabbitmq_mb={rabbitMb:F0} status_p50_ms={p50:F1} s3_puts_per_s={putsPerSecond:F0} queued_per_pipeline={s.QueuedPerPipeline}"));
         return status.State == "completed" ? 0 : 1;

@@ -24,7 +24,7 @@ internal static class FarmBenchCommand
     private static readonly Option<int> QueuedOption = FarmOptions.Int("--queued-per-pipeline", "the coordinator's Sweeps:QueuedPerPipeline (jobs in flight per worker)", 16, min: 1, max: 10_000);
     private static readonly Option<int> BatchOption = FarmOptions.Int("--batch", "images per job (the coordinator's Sweeps:DefaultBatchSize)", 4, min: 1, max: 64);
     private static readonly Option<int> ProbeOption = FarmOptions.Int("--probe-puts", "signed 12 KB PUTs timed on the bucket alone first (0: none)", 500, min: 0, max: 100_000);
-    private static readonly Option<bool> KeepOption = FarmOptions.Flag("--keep", "keep the run's bucket and Redis keys (named in the output) instead of deleting them");
+    private static readonly Option<bool> KeepOption = FarmOptions.Flag("--keep", "keep the run's bucket and Redis keys (named in the output) instead of deleting them at the end");
 
     public static Command Create()
     {
@@ -65,12 +65,8 @@ internal static class FarmBenchCommand
         {
             await run.StopChildrenAsync();
             AppDomain.CurrentDomain.ProcessExit -= killChildren;
-            if (settings.Keep) Console.WriteLine($"  kept: bucket {resources.Bucket}, redis keys {resources.RedisPrefix}*");
-            else
-            {
-                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-                foreach (var problem in await resources.RemoveAsync(limit.Token)) Console.Error.WriteLine($"farm bench farm: cleanup: {problem}");
-            }
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            foreach (var problem in await resources.RemoveAsync(settings.Keep, limit.Token)) Console.Error.WriteLine($"farm bench farm: cleanup: {problem}");
         }
     }
 }
