@@ -3,23 +3,35 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Messaging;
+using Farm.Infrastructure.Storage;
 using RabbitMQ.Client;
 using StackExchange.Redis;
 
 namespace Farm.Cli.Bench;
 
 /// <summary>
-/// What a bench run owns on the shared services, all named after its run id: a bucket, a Redis prefix, and a model
-/// whose queues the workers declare. <see cref="RemoveAsync"/> deletes all of them, so runs leave nothing behind.
+/// What a bench run owns on the shared services, all named after its run id: a bucket (on S3, or a folder when
+/// <paramref name="folderBucket"/>), a Redis prefix, and a model whose queues the workers declare.
+/// <see cref="RemoveAsync"/> deletes all of them, so runs leave nothing behind.
 /// </summary>
-internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, RedisOptions redis, S3Options s3)
+internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, RedisOptions redis, S3Options s3, bool folderBucket) : IDisposable
 {
-    public string Model { get; } = $"bench-{runId}";
-    public string Bucket { get; } = $"bench-{runId}";
-    public string RedisPrefix { get; } = $"bench:{runId}:";
+    private IObjectStore? store;
 
-    /// <summary>The bench's S3 settings: the service's address and keys, its own bucket.</summary>
-    public S3Options S3 { get; } = new() { Url = s3.Url, Bucket = $"bench-{runId}", AccessKey = s3.AccessKey, SecretKey = s3.SecretKey, Region = s3.Region };
+    public string Model { get; } = $"bench-{runId}";
+    public string Bucket { get; } = folderBucket ? Path.Combine(Path.GetTempPath(), $"farm-bench-{runId}") : $"bench-{runId}";
+    public string RedisPrefix { get; } = $"bench:{runId}:";
+    public string? Folder => folderBucket ? Bucket : null;
+    /// <summary>What holds the bucket, for the report: s3rver (or whatever S3 the settings name) or a folder.</summary>
+    public string BucketKind => folderBucket ? "the folder" : "s3rver";
+
+    /// <summary>The bench's bucket settings: the service's address and keys, its own bucket or folder.</summary>
+    public S3Options S3 { get; } = new() { Url = s3.Url, Bucket = $"bench-{runId}", AccessKey = s3.AccessKey, SecretKey = s3.SecretKey, Region = s3.Region, Folder = folderBucket ? Path.Combine(Path.GetTempPath(), $"farm-bench-{runId}") : null };
+
+    /// <summary>The bucket as the workers see it.</summary>
+    public IObjectStore Store => store ??= Folder is { } folder ? new FolderObjectStore(folder) : new S3ObjectStore(S3);
+
+    public void Dispose() => (store as IDisposable)?.Dispose();
 
     public AmazonS3Client CreateS3Client() => new(new BasicAWSCredentials(s3.AccessKey, s3.SecretKey), new AmazonS3Config
     {
@@ -32,6 +44,11 @@ internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, Redis
 
     public async Task CreateBucketAsync(CancellationToken cancellation)
     {
+        if (Folder is { } folder)
+        {
+            Directory.CreateDirectory(folder);
+            return;
+        }
         using var client = CreateS3Client();
         await client.PutBucketAsync(new PutBucketRequest { BucketName = Bucket }, cancellation);
     }
@@ -39,6 +56,7 @@ internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, Redis
     /// <summary>Keys under <paramref name="prefix"/> in the bench's bucket, with their sizes in bytes.</summary>
     public async Task<List<(string Key, long Size)>> ListAsync(string prefix, CancellationToken cancellation)
     {
+        if (Folder is { } folder) return ListFolder(folder, prefix);
         using var client = CreateS3Client();
         var keys = new List<(string, long)>();
         string? token = null;
@@ -77,8 +95,22 @@ internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, Redis
         }
     }
 
+    private static List<(string Key, long Size)> ListFolder(string folder, string prefix)
+    {
+        var under = Path.Combine(folder, prefix);
+        if (!Directory.Exists(under)) return [];
+        return Directory.EnumerateFiles(under, "*", SearchOption.AllDirectories)
+            .Select(path => (Key: Path.GetRelativePath(folder, path).Replace(Path.DirectorySeparatorChar, '/'), Size: new FileInfo(path).Length))
+            .OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
+    }
+
     private async Task RemoveBucketAsync(CancellationToken cancellation)
     {
+        if (Folder is { } folder)
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            return;
+        }
         using var client = CreateS3Client();
         var keys = await ListAsync("", cancellation);
         foreach (var chunk in keys.Chunk(1000))

@@ -31,16 +31,15 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
     {
         var s = settings;
         Console.WriteLine(Invariant($"bench farm: {s.Workers} simulated workers ({s.Steps} steps of {s.StepMs} ms), {s.Images} images in jobs of {s.BatchSize}, {s.Pollers} status pollers, Sweeps:QueuedPerPipeline={s.QueuedPerPipeline}"));
-        Console.WriteLine($"  model {resources.Model}, bucket {resources.Bucket} on {s3.Url}, redis prefix {resources.RedisPrefix}");
+        Console.WriteLine($"  model {resources.Model}, bucket {resources.Bucket}{(resources.Folder is null ? $" on {s3.Url}" : " (a folder)")}, redis prefix {resources.RedisPrefix}");
         await resources.CreateBucketAsync(cancellation);
 
         var connections = Math.Max(2, s.Workers);
         double putsPerSecond = double.NaN;
         if (s.ProbePuts > 0)
         {
-            using var bucket = new S3ObjectStore(resources.S3);
-            putsPerSecond = await S3PutProbe.PutsPerSecondAsync(bucket, s.ProbePuts, ProbeBytes, connections, cancellation);
-            Console.WriteLine(Invariant($"  s3rver alone: {s.ProbePuts} signed 12 KB PUTs over {connections} connections: {putsPerSecond:F0} PUT/s, so at most {putsPerSecond / 2:F0} images/s (a PNG and a record each)"));
+            putsPerSecond = await S3PutProbe.PutsPerSecondAsync(resources.Store, s.ProbePuts, ProbeBytes, connections, cancellation);
+            Console.WriteLine(Invariant($"  {resources.BucketKind} alone: {s.ProbePuts} {(resources.Folder is null ? "signed " : "")}12 KB PUTs over {connections} connections: {putsPerSecond:F0} PUT/s, so at most {putsPerSecond / 2:F0} images/s (a PNG and a record each)"));
         }
 
         var coordinatorUrl = new Uri($"http://127.0.0.1:{FreePort()}/");
@@ -62,6 +61,18 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         var workerPids = string.Join(", ", children.Skip(1).Select(c => c.Pid.ToString(CultureInfo.InvariantCulture)));
         Console.WriteLine(Invariant($"  {s.Workers} workers up in {started.Elapsed.TotalSeconds:F1} s (worker pids {workerPids})"));
 
+        int? s3Pid = resources.Folder is null ? ProcessMemory.PidListeningOn(new Uri(s3.Url).Port) : null;
+        var cpu = new Dictionary<string, int[]>
+        {
+            ["coordinator"] = [coordinator.Pid],
+            ["workers"] = children.Skip(1).Select(c => c.Pid).ToArray(),
+            ["redis"] = redisPid is { } rp ? [rp] : [],
+            ["rabbitmq"] = rabbitPid is { } qp ? [qp] : [],
+            ["s3rver"] = s3Pid is { } sp ? [sp] : [],
+            ["bench"] = [Environment.ProcessId],
+        };
+        var cpuBefore = cpu.ToDictionary(e => e.Key, e => e.Value.Sum(ProcessCpu.Seconds));
+        var machineBefore = ProcessCpu.Machine();
         // Peaks over the run only: the services may have been up for days.
         var reset = new[] { redisPid, rabbitPid }.Where(p => p is not null).All(p => ProcessMemory.ResetPeak(p!.Value));
         var client = new FarmClient(coordinatorUrl);
@@ -73,13 +84,15 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         pollers.Start();
         var (status, firstImage) = await WatchAsync(client, accepted.Id, clock, cancellation);
         var wall = clock.Elapsed.TotalSeconds;
+        var cpuUsed = cpu.ToDictionary(e => e.Key, e => e.Value.Sum(ProcessCpu.Seconds) - cpuBefore[e.Key]);
+        var machineAfter = ProcessCpu.Machine();
         var latencies = await pollers.StopAsync();
         double coordinatorMb = ProcessMemory.PeakMiB(coordinator.Pid);
         double redisMb = redisPid is { } r ? ProcessMemory.PeakMiB(r) : double.NaN, rabbitMb = rabbitPid is { } q ? ProcessMemory.PeakMiB(q) : double.NaN;
         var completed = status.Images.Completed;
         var imagesPerSecond = completed / wall;
         Console.WriteLine(Invariant($"  {status.State}: {completed} of {status.Images.Total} images ({status.Images.Failed} failed) in {wall:F2} s, the first after {firstImage:F2} s: {imagesPerSecond:F1} images/s")
-                          + (double.IsNaN(putsPerSecond) ? "" : Invariant($", {100 * imagesPerSecond / (putsPerSecond / 2):F0}% of what s3rver alone stores")));
+                          + (double.IsNaN(putsPerSecond) ? "" : Invariant($", {100 * imagesPerSecond / (putsPerSecond / 2):F0}% of what {resources.BucketKind} alone stores")));
 
         var metrics = await ScrapeWorkersAsync(cancellation);
         var (pngs, records, pngBytes, recordBytes, renderSeconds) = await ReadBucketAsync(accepted.Id, cancellation);
@@ -87,6 +100,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         var overheadMs = 1000 * (s.Workers * wall - renderSeconds) / Math.Max(1, completed);
         Console.WriteLine(Invariant($"  overhead: {overheadMs:F1} ms of worker time per image not spent rendering ({s.Workers} workers × {wall:F2} s wall, {renderSeconds:F2} s rendering in all, from the records' renderSeconds)"));
         WriteWhereTheTimeGoes(metrics, accepted.Jobs, connections, putsPerSecond, firstImage);
+        WriteCpu(cpuUsed, machineAfter.Busy - machineBefore.Busy, machineAfter.Total - machineBefore.Total, completed);
         Console.WriteLine(Invariant($"  peak memory (VmHWM): coordinator {coordinatorMb:F0} MB, redis {redisMb:F0} MB, rabbitmq {rabbitMb:F0} MB")
                           + (reset ? " (redis and rabbitmq: over this run)" : " (redis and rabbitmq: since they started; their peak could not be reset)"));
         double p50 = StatusPollers.Percentile(latencies, 50), p99 = StatusPollers.Percentile(latencies, 99);
@@ -121,6 +135,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
     /// <summary>The services from the bench's settings, with the run's own bucket and Redis prefix.</summary>
     private Dictionary<string, string> SharedEnvironment() => new()
     {
+        ["FARM_BUCKET_DIR"] = resources.Folder ?? "",
         ["FARM_RABBITMQ_URL"] = rabbit.Url,
         ["FARM_REDIS"] = redis.Configuration,
         ["FARM_REDIS_PREFIX"] = resources.RedisPrefix,
@@ -237,8 +252,16 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         if (!double.IsNaN(consume))
             Console.WriteLine(Invariant($"    consume: {consume:F1} ms per job, of which render {render:F1} ms; the rest ({consume - render:F1} ms) is the checks, upload and count"));
         if (!double.IsNaN(putsPerSecond))
-            Console.WriteLine(Invariant($"    upload: a PUT takes about {1000 * connections / putsPerSecond:F1} ms on s3rver alone at {connections} connections; each image is 2 PUTs and 1 HEAD (already stored?)"));
+            Console.WriteLine(Invariant($"    upload: a PUT takes about {1000 * connections / putsPerSecond:F1} ms on the bucket alone at {connections} connections; each image is 2 PUTs and 1 HEAD (already stored?)"));
         if (double.IsNaN(consume) && double.IsNaN(delivery)) Console.WriteLine("    (no MassTransit timings in the workers' /metrics)");
+    }
+
+    /// <summary>CPU seconds each part used over the run (submit to completed), beside what the whole machine did.</summary>
+    private static void WriteCpu(IReadOnlyDictionary<string, double> used, double machineBusy, double machineTotal, long images)
+    {
+        var parts = string.Join(", ", used.Where(e => e.Value > 0).Select(e => Invariant($"{e.Key} {e.Value:F1} s ({1000 * e.Value / Math.Max(1, images):F1} ms/image)")));
+        var ours = used.Values.Where(v => v > 0).Sum();
+        Console.WriteLine(Invariant($"    cpu: {parts}; the machine was busy {machineBusy:F1} of {machineTotal:F1} core-seconds, {Math.Max(0, machineBusy - ours):F1} of them outside these processes"));
     }
 
     /// <summary>The mean of a histogram in ms, whatever unit its name ends in; NaN when it is absent.</summary>
@@ -260,7 +283,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         var jobFirsts = records.Where((_, i) => i % settings.BatchSize == 0).ToList();
         var sampleEvery = Math.Max(1, jobFirsts.Count / 5000);
         var sample = jobFirsts.Where((_, i) => i % sampleEvery == 0).ToList();
-        using var bucket = new S3ObjectStore(resources.S3);
+        var bucket = resources.Store;
         var seconds = new double[sample.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, sample.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellation }, async (i, ct) =>
         {

@@ -24,13 +24,14 @@ internal static class FarmBenchCommand
     private static readonly Option<int> QueuedOption = FarmOptions.Int("--queued-per-pipeline", "the coordinator's Sweeps:QueuedPerPipeline (jobs in flight per worker)", 16, min: 1, max: 10_000);
     private static readonly Option<int> BatchOption = FarmOptions.Int("--batch", "images per job (the coordinator's Sweeps:DefaultBatchSize)", 4, min: 1, max: 64);
     private static readonly Option<int> ProbeOption = FarmOptions.Int("--probe-puts", "signed 12 KB PUTs timed on the bucket alone first (0: none)", 500, min: 0, max: 100_000);
+    private static readonly Option<bool> FolderOption = FarmOptions.Flag("--folder-bucket", "a folder in the temp dir as the bucket instead of S3 (FARM_BUCKET_DIR): the broker and Redis are left");
     private static readonly Option<bool> KeepOption = FarmOptions.Flag("--keep", "keep the run's bucket and Redis keys (named in the output) instead of deleting them at the end");
 
     public static Command Create()
     {
         var command = new Command("farm", "time the farm itself on the running services with simulated workers (last line: images_per_s=… overhead_ms=… coordinator_mb=… redis_mb=… status_p99_ms=…)")
         {
-            WorkersOption, ImagesOption, StepMsOption, StepsOption, PollersOption, QueuedOption, BatchOption, ProbeOption, KeepOption,
+            WorkersOption, ImagesOption, StepMsOption, StepsOption, PollersOption, QueuedOption, BatchOption, ProbeOption, FolderOption, KeepOption,
         };
         command.SetAction((parse, cancellation) => RunAsync(parse, cancellation));
         return command;
@@ -44,7 +45,7 @@ internal static class FarmBenchCommand
         var rabbit = FarmHosting.Bind<RabbitMqOptions>(configuration, RabbitMqOptions.Section);
         var redis = FarmHosting.Bind<RedisOptions>(configuration, RedisOptions.Section);
         var s3 = FarmHosting.Bind<S3Options>(configuration, S3Options.Section);
-        var resources = new BenchResources(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), rabbit, redis, s3);
+        using var resources = new BenchResources(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), rabbit, redis, s3, args.GetValue(FolderOption));
         var run = new FarmBenchRun(settings, resources, rabbit, redis, s3);
 
         // Ctrl+C cancels the token (CommandLine); SIGTERM does the same here, so both end in the cleanup below.
