@@ -44,6 +44,27 @@ public sealed partial class FarmBenchTests
     }
 
     [Fact]
+    public async Task With_a_folder_bucket_the_workers_store_every_image_in_that_folder()
+    {
+        using var bench = BenchProcess.Start("--workers", "2", "--images", "12", "--steps", "1", "--probe-puts", "10", "--folder-bucket", "--keep");
+        var code = await bench.WaitAsync(RunLimit);
+        var output = bench.Output;
+        Assert.True(code == 0, output);
+        var folder = FolderName().Match(output).Groups[1].Value;
+        try
+        {
+            var images = Directory.GetDirectories(Path.Combine(folder, "sweeps")).Single();
+            var files = Directory.GetFiles(Path.Combine(images, "images")).Select(Path.GetFileName).ToList();
+            Assert.Equal((12, 12), (files.Count(f => f!.EndsWith(".png", StringComparison.Ordinal)), files.Count(f => f!.EndsWith(".json", StringComparison.Ordinal))));
+            Assert.Contains(" images=12 ", output);
+        }
+        finally
+        {
+            if (folder.Length > 0 && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Interrupted_with_ctrl_c_it_stops_its_workers_and_coordinator_and_deletes_its_bucket_and_redis_keys()
     {
         // Long enough not to end by itself: 10,000 images at 50 ms each on one worker.
@@ -91,6 +112,9 @@ public sealed partial class FarmBenchTests
 
     [GeneratedRegex(@"bucket (bench-[0-9a-f]+)")]
     private static partial Regex BucketName();
+
+    [GeneratedRegex(@"bucket (\S+) \(a folder\)")]
+    private static partial Regex FolderName();
 
     [GeneratedRegex(@"redis prefix (bench:[0-9a-f]+:)")]
     private static partial Regex RedisPrefix();
