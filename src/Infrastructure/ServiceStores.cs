@@ -23,11 +23,13 @@ public static class ServiceStores
         redisConfig.AbortOnConnectFail = false;
         services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisConfig));
         services.AddSingleton<IProgressStore>(sp => new RedisProgressStore(sp.GetRequiredService<IConnectionMultiplexer>(), redis.Prefix));
-        services.AddSingleton<IObjectStore>(_ => new S3ObjectStore(s3));
+        services.AddSingleton<IObjectStore>(_ => s3.Folder is { Length: > 0 } folder ? new FolderObjectStore(folder) : new S3ObjectStore(s3));
         services.AddSingleton(s3);
         services.AddSingleton(redis);
         services.AddSingleton(new DependencyAddress("redis", WithoutPassword(redis.Configuration), "FARM_REDIS"));
-        services.AddSingleton(new DependencyAddress("bucket", $"{s3.Url.TrimEnd('/')}/{s3.Bucket}", "FARM_S3_URL"));
+        services.AddSingleton(s3.Folder is { Length: > 0 } dir
+            ? new DependencyAddress("bucket", Path.GetFullPath(dir), "FARM_BUCKET_DIR")
+            : new DependencyAddress("bucket", $"{s3.Url.TrimEnd('/')}/{s3.Bucket}", "FARM_S3_URL"));
         return (redis, s3);
     }
 

@@ -25,6 +25,8 @@ public sealed class S3Options
     public string SecretKey { get; set; } = "S3RVER";
     public string Region { get; set; } = "us-east-1";
     public TimeSpan UrlExpiry { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>A local folder as the bucket instead of S3 (FARM_BUCKET_DIR): one machine only, e.g. a benchmark's.</summary>
+    public string? Folder { get; set; }
 }
 
 /// <summary>The FARM_* environment variables (README, "Configuration") as configuration keys of the option sections.</summary>
@@ -39,6 +41,7 @@ public static class FarmSettings
         ("FARM_S3_BUCKET", "S3:Bucket"),
         ("FARM_S3_ACCESS_KEY", "S3:AccessKey"),
         ("FARM_S3_SECRET_KEY", "S3:SecretKey"),
+        ("FARM_BUCKET_DIR", "S3:Folder"),
         ("FARM_WORKER_DRAIN_SECONDS", "Worker:DrainSeconds"),
         ("FARM_AUTH", "Auth:Mode"),
         ("FARM_TENANT_MAX_QUEUED_IMAGES", "Tenants:MaxQueuedImages"),

@@ -24,7 +24,8 @@ namespace Farm.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    private static readonly Argument<string> ComponentArgument = new("component") { Description = "what to time: unet, vae, text or txt2img" };
+    // Hidden from help: System.CommandLine would show it in `bench farm`'s usage too; the description names the components.
+    private static readonly Argument<string> ComponentArgument = new("component") { Description = "what to time: unet, vae, text or txt2img", Hidden = true };
     private static readonly Option<int> LatentOption = FarmOptions.Int("--latent", "latent side (64 = 512×512 images)", 64, min: 8, max: 256);
     private static readonly Option<int?> BatchOption = FarmOptions.OptionalInt("--batch", "batch size (default: 2 for unet, a CFG pair; else 1)", min: 1, max: 16);
     private static readonly Option<int> StepsOption = FarmOptions.Int("--steps", "txt2img: denoising steps", 20, min: 1, max: 1000);
@@ -36,9 +37,10 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var command = new Command("bench", "time the engine on full-size SD1.5 shapes with random weights (last line: median_s=… peak_rss_mb=…)")
+        var command = new Command("bench", "bench unet|vae|text|txt2img: time the engine on full-size SD1.5 shapes with random weights (last line: median_s=… peak_rss_mb=…); bench farm: the farm itself")
         {
             ComponentArgument, LatentOption, BatchOption, StepsOption, RunsOption, DTypeOption, ThreadsOption, ProfileOption, FamilyOption,
+            FarmBenchCommand.Create(),
         };
         command.SetAction((parse, cancellation) => RunAsync(parse, cancellation));
         return command;
