@@ -58,7 +58,8 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         if (queued + plan.ImageCount > limit) return new SubmitResult.OverLimit(queued, plan.ImageCount, limit);
         await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, DateTimeOffset.UtcNow)), "application/json", cancellation);
         plans[id] = plan;
-        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow, tenant);
+        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow, tenant,
+            options.FinishedTtl);
         if (spec.Priority != SweepPriority.Default) await store.SetPriorityAsync(id, spec.Priority);
         CoordinatorTracing.RememberSubmission(id);
         signal.Wake();
