@@ -40,7 +40,8 @@ public sealed partial class RedisProgressStore
         return redis.call('SISMEMBER', KEYS[1], ARGV[1]) + redis.call('SISMEMBER', KEYS[2], ARGV[1])
         """;
 
-    // KEYS: running. ARGV: job key prefix, live workers... A job whose key is gone (expired) has no worker either.
+    // KEYS: running. ARGV: job key prefix, live workers... A job whose key is gone (expired) has no worker either, and
+    // its key is not made again (it would have no expiry).
     private const string ForgetDeadScript = """
         local live = {}
         for i = 2, #ARGV do live[ARGV[i]] = true end
@@ -49,7 +50,7 @@ public sealed partial class RedisProgressStore
           local worker = redis.call('HGET', ARGV[1] .. job, 'worker')
           if not worker or not live[worker] then
             redis.call('HDEL', KEYS[1], job)
-            redis.call('HSET', ARGV[1] .. job, 'state', 'queued')
+            if worker then redis.call('HSET', ARGV[1] .. job, 'state', 'queued') end
             forgotten = forgotten + 1
           end
         end
