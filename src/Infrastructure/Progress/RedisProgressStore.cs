@@ -101,11 +101,32 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
             fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"), fields.GetValueOrDefault("failedReason"));
     }
 
-    public async Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) =>
-        (await Db.SortedSetRangeByRankAsync(keys.Sweeps, 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+    // KEYS: a sweep list. ARGV: the sweep hash's key prefix, limit. Newest first; the ids of expired sweeps are dropped
+    // from the list on the way, so lists do not grow with every sweep ever run.
+    private const string ListLiveScript = """
+        local limit = tonumber(ARGV[2])
+        local live, start = {}, 0
+        while #live < limit do
+          local ids = redis.call('ZREVRANGE', KEYS[1], start, start + limit - 1)
+          if #ids == 0 then break end
+          for _, id in ipairs(ids) do
+            if redis.call('EXISTS', ARGV[1] .. id) == 1 then
+              if #live < limit then live[#live + 1] = id end
+              start = start + 1
+            else
+              redis.call('ZREM', KEYS[1], id)
+            end
+          end
+        end
+        return live
+        """;
 
-    public async Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit) =>
-        (await Db.SortedSetRangeByRankAsync(keys.TenantSweeps(tenant), 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+    public Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) => ListLiveAsync(keys.Sweeps, limit);
+
+    public Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit) => ListLiveAsync(keys.TenantSweeps(tenant), limit);
+
+    private async Task<IReadOnlyList<string>> ListLiveAsync(string list, int limit) =>
+        ((RedisResult[])(await Db.ScriptEvaluateAsync(ListLiveScript, [list], [keys.Sweep(""), limit]))!).Select(r => (string)r!).ToList();
 
     public async Task<string?> ClaimIdempotencyKeyAsync(string key, string value)
     {

@@ -34,7 +34,7 @@ public static class StorageKeys
 /// <item><c>sweep:{id}:running</c> hash jobIndex → "images step totalSteps" of jobs rendering now</item>
 /// <item><c>job:{id}:{jobIndex}</c> hash: state, step, totalSteps, worker, updatedAt (expires after a day, or the sweep's ttl if shorter)</item>
 /// <item><c>progress:{id}</c> pub/sub channel of <see cref="Contracts.SweepProgressed"/> JSON</item>
-/// <item><c>sweeps</c> sorted set of sweep ids by creation time; <c>workers</c> hash id → heartbeat JSON;
+/// <item><c>sweeps</c> sorted set of sweep ids by creation time (and <c>tenant:{t}:sweeps</c> per tenant; listing drops expired ones); <c>workers</c> hash id → heartbeat JSON;
 /// <c>idempotency:{key}</c> → "sweepId bodyHash"</item>
 /// </list>
 /// </summary>

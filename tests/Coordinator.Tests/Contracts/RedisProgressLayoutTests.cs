@@ -76,6 +76,19 @@ public sealed class RedisProgressLayoutTests
     }
 
     [Fact]
+    public async Task Lists_skip_and_drop_expired_sweeps_and_still_return_up_to_the_limit()
+    {
+        var (store, db, keys) = await CreateAsync();
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        for (var i = 0; i < 6; i++) await store.CreateSweepAsync($"l{i}", "tiny", 1, 1, 1, start.AddMinutes(i));
+        // l5, l3 and l2 expired (their hashes gone, as EXPIRE leaves them): the two newest live ones are l4 and l1.
+        await db.KeyDeleteAsync([keys.Sweep("l5"), keys.Sweep("l3"), keys.Sweep("l2")]);
+        Assert.Equal(["l4", "l1"], await store.ListSweepIdsAsync(2));
+        Assert.Equal(["l4", "l1", "l0"], await store.ListSweepIdsAsync(10));
+        Assert.Equal(3, await db.SortedSetLengthAsync(keys.Sweeps));
+    }
+
+    [Fact]
     public async Task An_expired_sweep_is_gone_and_a_late_redelivery_does_not_bring_its_keys_back()
     {
         var (store, db, keys) = await CreateAsync();
@@ -85,6 +98,12 @@ public sealed class RedisProgressLayoutTests
         while (await store.GetSweepAsync("x1") is not null && DateTime.UtcNow < deadline) await Task.Delay(200);
         Assert.Null(await store.GetSweepAsync("x1"));
         Assert.False(await db.KeyExistsAsync(keys.Done("x1")));
+        // Listing drops it from the lists too.
+        Assert.Equal(1, await db.SortedSetLengthAsync(keys.Sweeps));
+        Assert.Empty(await store.ListSweepIdsAsync(10));
+        Assert.Empty(await store.ListTenantSweepIdsAsync(Farm.Infrastructure.Progress.SweepSnapshot.NoTenant, 10));
+        Assert.Equal(0, await db.SortedSetLengthAsync(keys.Sweeps));
+        Assert.Equal(0, await db.SortedSetLengthAsync(keys.TenantSweeps(Farm.Infrastructure.Progress.SweepSnapshot.NoTenant)));
 
         Assert.False(await store.JobStartedAsync("x1", 0, 2, "w1", DateTimeOffset.UtcNow));
         Assert.Equal(new CountResult(0, false), await store.CompleteImagesAsync("x1", 0, [0, 1], "w1", DateTimeOffset.UtcNow));
