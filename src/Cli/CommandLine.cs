@@ -34,6 +34,7 @@ internal static class CommandLine
         root.Add(FetchCommand.Create());
         foreach (var command in SweepControlCommands.Create()) root.Add(command);
         root.Add(KeysCommand.Create());
+        root.Add(SweepsCommand.Create());
         root.Add(CompletionCommand.Create());
         root.Add(CompletionCommand.CreateHidden(root));
         return root;

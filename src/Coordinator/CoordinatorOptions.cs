@@ -25,6 +25,15 @@ public sealed class CoordinatorOptions
     /// <summary>A worker silent for longer is not listed and its models are not known.</summary>
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long Redis keeps a finished (completed, failed or cancelled) sweep's live view; its ledger stays in the bucket,
+    /// and <c>farm sweeps rebuild</c> brings the view back. Zero keeps it forever.
+    /// </summary>
+    public TimeSpan FinishedSweepTtl { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary><see cref="FinishedSweepTtl"/> as the progress store takes it: null for forever.</summary>
+    public TimeSpan? FinishedTtl => FinishedSweepTtl > TimeSpan.Zero ? FinishedSweepTtl : null;
+
     /// <summary>A sweep that does not set <c>maxFailedImages</c> ends failed once more than this many of its images failed.</summary>
     public long DefaultMaxFailedImages { get; set; } = 100;
     /// <summary>The most a spec may set <c>maxFailedImages</c> to.</summary>
@@ -43,6 +52,7 @@ public sealed class CoordinatorOptions
         if (QueuedPerPipeline < 1) yield return "Sweeps:QueuedPerPipeline must be ≥ 1";
         foreach (var (tenant, weight) in TenantWeights)
             if (!(weight > 0)) yield return $"Sweeps:TenantWeights:{tenant} must be > 0";
+        if (FinishedSweepTtl < TimeSpan.Zero) yield return "Sweeps:FinishedSweepTtl must be ≥ 0 (0 keeps finished sweeps forever)";
         if (MaxImages < 1) yield return "Sweeps:MaxImages must be ≥ 1";
         if (DefaultMaxFailedImages < 0 || DefaultMaxFailedImages > MaxFailedImagesCap)
             yield return "Sweeps:DefaultMaxFailedImages must be between 0 and Sweeps:MaxFailedImagesCap";

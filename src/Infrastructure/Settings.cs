@@ -46,6 +46,7 @@ public static class FarmSettings
         ("FARM_AUTH", "Auth:Mode"),
         ("FARM_TENANT_MAX_QUEUED_IMAGES", "Tenants:MaxQueuedImages"),
         ("FARM_TENANT_REQUESTS_PER_SECOND", "Tenants:RequestsPerSecond"),
+        ("FARM_FINISHED_SWEEP_TTL", "Sweeps:FinishedSweepTtl"),
     ];
 
     /// <summary>Adds the FARM_* values found in <paramref name="source"/> (the environment when null).</summary>

@@ -78,7 +78,8 @@ internal static class KeysCommand
 
     private static RedisApiKeyStore Store(IConnectionMultiplexer redis) => new(redis, Options().Prefix);
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync()
+    /// <summary>Redis from FARM_REDIS, or a usage error saying how to reach it.</summary>
+    internal static async Task<IConnectionMultiplexer> ConnectAsync()
     {
         var options = Options();
         var config = ConfigurationOptions.Parse(options.Configuration);

@@ -6,17 +6,21 @@ namespace Farm.Coordinator.Sweeps;
 
 /// <summary>
 /// <c>sweeps/&lt;id&gt;/manifest.json</c>: the accepted spec in its canonical JSON form plus the batch size, enough to
-/// rebuild the plan (and so every job and image) after a restart.
+/// rebuild the plan (and so every job and image) after a restart, and with the tenant the sweep's live view after Redis lost it.
 /// </summary>
 internal static class SweepManifest
 {
-    public static string Write(string id, SweepSpec spec, int batchSize, DateTimeOffset createdAt)
+    /// <summary>What a manifest says beside the plan; <see cref="Tenant"/> is null in manifests written before tenants were recorded.</summary>
+    public sealed record Header(DateTimeOffset CreatedAt, string? Tenant);
+
+    public static string Write(string id, SweepSpec spec, int batchSize, DateTimeOffset createdAt, string? tenant = null)
     {
         var node = new JsonObject
         {
             ["id"] = id,
             ["batchSize"] = batchSize,
             ["createdAt"] = createdAt,
+            ["tenant"] = tenant,
             ["spec"] = SpecNode(spec),
             ["axes"] = AxesNode(spec),
         };
@@ -68,6 +72,12 @@ internal static class SweepManifest
     }
 
     private static JsonArray Array<T>(IEnumerable<T> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+
+    public static Header ReadHeader(string json)
+    {
+        var node = JsonNode.Parse(json)!.AsObject();
+        return new Header(node["createdAt"]!.GetValue<DateTimeOffset>(), node["tenant"]?.GetValue<string>());
+    }
 
     public static SweepPlan Read(string json)
     {

@@ -66,9 +66,11 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         var limit = tenantLimits.Value.QueuedImagesFor(tenant);
         var queued = await QueuedImagesAsync(tenant);
         if (queued + plan.ImageCount > limit) return new SubmitResult.OverLimit(queued, plan.ImageCount, limit);
-        await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, DateTimeOffset.UtcNow)), "application/json", cancellation);
+        var createdAt = DateTimeOffset.UtcNow;
+        await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, createdAt, tenant)), "application/json", cancellation);
         plans[id] = plan;
-        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, DateTimeOffset.UtcNow, tenant);
+        await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, createdAt, tenant,
+            options.FinishedTtl);
         if (spec.Priority != SweepPriority.Default) await store.SetPriorityAsync(id, spec.Priority);
         CoordinatorTracing.RememberSubmission(id);
         signal.Wake();

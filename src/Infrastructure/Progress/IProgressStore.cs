@@ -56,6 +56,25 @@ public sealed record SweepSnapshot(
 /// <summary>What <see cref="IProgressStore.RecordJobFailureAsync"/> did: how many workers have failed the job, and whether this one is now blocklisted.</summary>
 public readonly record struct JobFailure(int WorkersFailedJob, bool Blocklisted);
 
+/// <summary>
+/// A sweep as the bucket knows it (its manifest and image records), for <see cref="IProgressStore.RestoreSweepAsync"/>:
+/// <paramref name="Completed"/> are the indices with a record; the cursor is where publishing resumes.
+/// </summary>
+public sealed record RestoredSweep(
+    string Id,
+    string Model,
+    long Total,
+    long Jobs,
+    int BatchSize,
+    DateTimeOffset CreatedAt,
+    string Tenant,
+    int Priority,
+    IReadOnlyList<long> Completed,
+    long PublishedJobs,
+    long PublishedImages,
+    DateTimeOffset? FinishedAt,
+    TimeSpan? FinishedTtl);
+
 /// <summary>What <see cref="IProgressStore.CompleteImagesAsync"/> and <see cref="IProgressStore.FailImagesAsync"/> did.</summary>
 public readonly record struct CountResult(int NewlyCounted, bool SweepFinished);
 
@@ -65,7 +84,14 @@ public readonly record struct CountResult(int NewlyCounted, bool SweepFinished);
 /// </summary>
 public interface IProgressStore
 {
-    Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant);
+    /// <param name="finishedTtl">How long the sweep's live view is kept once it finished (completed, failed or cancelled); forever when null.</param>
+    Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant,
+        TimeSpan? finishedTtl = null);
+    /// <summary>
+    /// Writes the sweep back as the bucket knows it, replacing what the live view holds of it (its counts, completed
+    /// images, failed images, running jobs): for a sweep whose live view was lost or expired.
+    /// </summary>
+    Task RestoreSweepAsync(RestoredSweep sweep);
     Task<SweepSnapshot?> GetSweepAsync(string id);
     /// <summary>Newest first.</summary>
     Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit);
@@ -104,7 +130,7 @@ public interface IProgressStore
 
     /// <summary>
     /// Marks the job running unless its sweep is cancelled, in one atomic step, so no render starts after a cancel;
-    /// false when cancelled (nothing is marked).
+    /// false when cancelled or not known (expired, or lost and not rebuilt yet): nothing is marked.
     /// </summary>
     Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at);
     Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker);

@@ -31,10 +31,26 @@ public sealed partial class InMemoryProgressStore : IProgressStore
     private readonly Dictionary<string, WorkerHeartbeat> workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Action<SweepProgressed>>> subscribers = new(StringComparer.Ordinal);
 
-    public Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant)
+    /// <remarks>Memory keeps finished sweeps until the process ends, so <paramref name="finishedTtl"/> is not needed here.</remarks>
+    public Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant,
+        TimeSpan? finishedTtl = null)
     {
         lock (gate)
             sweeps[id] = new Sweep { Id = id, Model = model, Tenant = tenant, Total = total, Jobs = jobs, BatchSize = batchSize, CreatedAt = createdAt };
+        return Task.CompletedTask;
+    }
+
+    public Task RestoreSweepAsync(RestoredSweep sweep)
+    {
+        var restored = new Sweep
+        {
+            Id = sweep.Id, Model = sweep.Model, Tenant = sweep.Tenant, Total = sweep.Total, Jobs = sweep.Jobs, BatchSize = sweep.BatchSize,
+            CreatedAt = sweep.CreatedAt, Priority = sweep.Priority, PublishedJobs = sweep.PublishedJobs, PublishedImages = sweep.PublishedImages,
+            FinishedAt = sweep.FinishedAt,
+        };
+        restored.Done.UnionWith(sweep.Completed);
+        restored.Completed = restored.Done.Count;
+        lock (gate) sweeps[sweep.Id] = restored;
         return Task.CompletedTask;
     }
 
@@ -119,8 +135,9 @@ public sealed partial class InMemoryProgressStore : IProgressStore
                 s.StartedAt ??= at;
                 s.Running[jobIndex] = (images, 0, 1);
                 s.RunningWorker[jobIndex] = worker;
+                return Task.FromResult(true);
             }
-        return Task.FromResult(true);
+        return Task.FromResult(false);
     }
 
     public Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker)

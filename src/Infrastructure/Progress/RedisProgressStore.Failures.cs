@@ -4,25 +4,29 @@ namespace Farm.Infrastructure.Progress;
 
 public sealed partial class RedisProgressStore
 {
-    // KEYS: sweep, done, failed. Returns the failed indices, now uncounted.
-    private const string RequeueScript = """
+    // KEYS: sweep, done, failed. Returns the failed indices, now uncounted; a reopened sweep no longer expires.
+    private const string RequeueScript = SweepLua.Functions + """
         if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HGET', KEYS[1], 'cancelled') == '1' then return {} end
         local failed = redis.call('HKEYS', KEYS[3])
         redis.call('HDEL', KEYS[1], 'failedReason')
         if #failed == 0 then return {} end
-        for _, index in ipairs(failed) do redis.call('SREM', KEYS[2], index) end
+        for _, index in ipairs(failed) do redis.call('SETBIT', KEYS[2], index, 0) end
         redis.call('DEL', KEYS[3])
         redis.call('HINCRBY', KEYS[1], 'failed', -#failed)
         redis.call('HDEL', KEYS[1], 'finishedAt')
+        keep_reopened()
         return failed
         """;
 
-    // KEYS: the worker's failed jobs, the job's failed workers, blocklist. ARGV: worker, jobIndex, blocklistAfter.
+    // KEYS: the worker's failed jobs, the job's failed workers, blocklist, the sweep's failure keys (so that they expire
+    // with the sweep). ARGV: worker, jobIndex, blocklistAfter.
     private const string JobFailureScript = """
         redis.call('SADD', KEYS[1], ARGV[2])
         redis.call('SADD', KEYS[2], ARGV[1])
+        redis.call('SADD', KEYS[4], KEYS[1], KEYS[2])
         redis.call('EXPIRE', KEYS[1], 604800)
         redis.call('EXPIRE', KEYS[2], 604800)
+        redis.call('EXPIRE', KEYS[4], 604800)
         local blocklisted = 0
         if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then
           blocklisted = redis.call('SADD', KEYS[3], ARGV[1])
@@ -36,7 +40,8 @@ public sealed partial class RedisProgressStore
         return redis.call('SISMEMBER', KEYS[1], ARGV[1]) + redis.call('SISMEMBER', KEYS[2], ARGV[1])
         """;
 
-    // KEYS: running. ARGV: job key prefix, live workers... A job whose key is gone (expired) has no worker either.
+    // KEYS: running. ARGV: job key prefix, live workers... A job whose key is gone (expired) has no worker either, and
+    // its key is not made again (it would have no expiry).
     private const string ForgetDeadScript = """
         local live = {}
         for i = 2, #ARGV do live[ARGV[i]] = true end
@@ -45,20 +50,25 @@ public sealed partial class RedisProgressStore
           local worker = redis.call('HGET', ARGV[1] .. job, 'worker')
           if not worker or not live[worker] then
             redis.call('HDEL', KEYS[1], job)
-            redis.call('HSET', ARGV[1] .. job, 'state', 'queued')
+            if worker then redis.call('HSET', ARGV[1] .. job, 'state', 'queued') end
             forgotten = forgotten + 1
           end
         end
         return forgotten
         """;
 
+    // KEYS: sweep. ARGV: reason, now.
+    private const string FailSweepScript = SweepLua.Functions + """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSETNX', KEYS[1], 'failedReason', ARGV[1])
+        redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[2])
+        expire_finished()
+        return 1
+        """;
+
     public async Task FailSweepAsync(string id, string reason, DateTimeOffset at)
     {
-        var tx = Db.CreateTransaction();
-        tx.AddCondition(Condition.KeyExists(keys.Sweep(id)));
-        _ = tx.HashSetAsync(keys.Sweep(id), "failedReason", reason, When.NotExists);
-        _ = tx.HashSetAsync(keys.Sweep(id), "finishedAt", Time(at), When.NotExists);
-        await tx.ExecuteAsync();
+        await Db.ScriptEvaluateAsync(FailSweepScript, [keys.Sweep(id)], [reason, Time(at)]);
         await PublishAsync(new(Shared.Contracts.ProgressKinds.SweepFinished, id, Error: reason));
     }
 
@@ -71,7 +81,8 @@ public sealed partial class RedisProgressStore
     public async Task<JobFailure> RecordJobFailureAsync(string sweepId, long jobIndex, string worker, int blocklistAfter)
     {
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(JobFailureScript,
-            [keys.WorkerFailedJobs(sweepId, worker), keys.JobFailedWorkers(sweepId, jobIndex), keys.Blocklist(sweepId)], [worker, jobIndex, blocklistAfter]))!;
+            [keys.WorkerFailedJobs(sweepId, worker), keys.JobFailedWorkers(sweepId, jobIndex), keys.Blocklist(sweepId), keys.FailureKeys(sweepId)],
+            [worker, jobIndex, blocklistAfter]))!;
         return new JobFailure((int)result[0], (int)result[1] == 1);
     }
 

@@ -14,24 +14,27 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
 {
     private static readonly TimeSpan JobTtl = TimeSpan.FromDays(1);
 
-    // KEYS: sweep, done, running, failed, job. ARGV: jobIndex, now, kind (c|f), error, idx...
-    private const string CountScript = """
+    // KEYS: sweep, done, running, failed, job. ARGV: jobIndex, now, kind (c|f), error, idx... A sweep Redis no longer
+    // holds (expired, or lost and not yet rebuilt) counts nothing: its keys are not brought back without their hash.
+    private const string CountScript = SweepLua.Functions + """
+        if redis.call('HEXISTS', KEYS[1], 'total') == 0 then return {0, 0} end
         local added = 0
         for i = 5, #ARGV do
-          if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then
+          if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then
             added = added + 1
             if ARGV[3] == 'f' then redis.call('HSET', KEYS[4], ARGV[i], ARGV[4]) end
           end
         end
-        if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
         if added > 0 then redis.call('HINCRBY', KEYS[1], ARGV[3] == 'f' and 'failed' or 'completed', added) end
         redis.call('HDEL', KEYS[3], ARGV[1])
         redis.call('HSET', KEYS[5], 'state', ARGV[3] == 'f' and 'failed' or 'completed', 'updatedAt', ARGV[2])
-        redis.call('EXPIRE', KEYS[5], 86400)
+        redis.call('EXPIRE', KEYS[5], job_ttl(86400))
         local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+        local counted = tonumber(redis.call('HGET', KEYS[1], 'completed') or '0') + tonumber(redis.call('HGET', KEYS[1], 'failed') or '0')
         local finished = 0
-        if total > 0 and redis.call('SCARD', KEYS[2]) >= total and redis.call('HEXISTS', KEYS[1], 'finishedAt') == 0 then
+        if total > 0 and counted >= total and redis.call('HEXISTS', KEYS[1], 'finishedAt') == 0 then
           redis.call('HSET', KEYS[1], 'finishedAt', ARGV[2])
+          expire_finished()
           finished = 1
         end
         return {added, finished}
@@ -39,21 +42,25 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
 
     // KEYS: sweep, running, job. ARGV: jobIndex, now, images, worker, ttlSeconds. The cancel check and the start are one
     // step: a job either started before the cancel (and stops at its next step) or does not start at all.
-    private const string StartScript = """
+    // A sweep Redis does not hold does not start either (see CountScript).
+    private const string StartScript = SweepLua.Functions + """
+        if redis.call('HEXISTS', KEYS[1], 'total') == 0 then return 0 end
         if redis.call('HGET', KEYS[1], 'cancelled') == '1' or redis.call('HEXISTS', KEYS[1], 'failedReason') == 1 then return 0 end
         redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[2])
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. ' 0 1')
         redis.call('HSET', KEYS[3], 'state', 'running', 'worker', ARGV[4], 'step', 0, 'startedAt', ARGV[2], 'updatedAt', ARGV[2])
-        redis.call('EXPIRE', KEYS[3], ARGV[5])
+        redis.call('EXPIRE', KEYS[3], job_ttl(tonumber(ARGV[5])))
         return 1
         """;
 
     private readonly ProgressKeys keys = new(prefix);
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant)
+    public async Task CreateSweepAsync(string id, string model, long total, long jobs, int batchSize, DateTimeOffset createdAt, string tenant = SweepSnapshot.NoTenant,
+        TimeSpan? finishedTtl = null)
     {
         var batch = Db.CreateTransaction();
+        if (finishedTtl is { } ttl) _ = batch.HashSetAsync(keys.Sweep(id), "ttl", TtlSeconds(ttl));
         _ = batch.HashSetAsync(keys.Sweep(id),
         [
             new HashEntry("model", model), new HashEntry("total", total), new HashEntry("jobs", jobs), new HashEntry("batchSize", batchSize),
@@ -94,11 +101,32 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
             fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"), fields.GetValueOrDefault("failedReason"));
     }
 
-    public async Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) =>
-        (await Db.SortedSetRangeByRankAsync(keys.Sweeps, 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+    // KEYS: a sweep list. ARGV: the sweep hash's key prefix, limit. Newest first; the ids of expired sweeps are dropped
+    // from the list on the way, so lists do not grow with every sweep ever run.
+    private const string ListLiveScript = """
+        local limit = tonumber(ARGV[2])
+        local live, start = {}, 0
+        while #live < limit do
+          local ids = redis.call('ZREVRANGE', KEYS[1], start, start + limit - 1)
+          if #ids == 0 then break end
+          for _, id in ipairs(ids) do
+            if redis.call('EXISTS', ARGV[1] .. id) == 1 then
+              if #live < limit then live[#live + 1] = id end
+              start = start + 1
+            else
+              redis.call('ZREM', KEYS[1], id)
+            end
+          end
+        end
+        return live
+        """;
 
-    public async Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit) =>
-        (await Db.SortedSetRangeByRankAsync(keys.TenantSweeps(tenant), 0, limit - 1, Order.Descending)).Select(v => (string)v!).ToList();
+    public Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit) => ListLiveAsync(keys.Sweeps, limit);
+
+    public Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit) => ListLiveAsync(keys.TenantSweeps(tenant), limit);
+
+    private async Task<IReadOnlyList<string>> ListLiveAsync(string list, int limit) =>
+        ((RedisResult[])(await Db.ScriptEvaluateAsync(ListLiveScript, [list], [keys.Sweep(""), limit]))!).Select(r => (string)r!).ToList();
 
     public async Task<string?> ClaimIdempotencyKeyAsync(string key, string value)
     {
@@ -122,11 +150,18 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
     private async Task<bool> SetIfSweepExistsAsync(string id, string field, long value) =>
         (int)await Db.ScriptEvaluateAsync(SetIfExistsScript, [keys.Sweep(id)], [field, value]) == 1;
 
+    // KEYS: sweep. ARGV: now.
+    private const string CancelScript = SweepLua.Functions + """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'cancelled', 1)
+        redis.call('HSETNX', KEYS[1], 'finishedAt', ARGV[1])
+        expire_finished()
+        return 1
+        """;
+
     public async Task<bool> CancelAsync(string id, DateTimeOffset at)
     {
-        if (!await Db.KeyExistsAsync(keys.Sweep(id))) return false;
-        await Db.HashSetAsync(keys.Sweep(id), "cancelled", 1);
-        await Db.HashSetAsync(keys.Sweep(id), "finishedAt", Time(at), When.NotExists);
+        if ((int)await Db.ScriptEvaluateAsync(CancelScript, [keys.Sweep(id)], [Time(at)]) == 0) return false;
         await PublishAsync(new SweepProgressed(ProgressKinds.SweepCancelled, id));
         return true;
     }
@@ -182,7 +217,7 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
     public async Task<IReadOnlyList<string>> GetImageStatesAsync(string sweepId, IReadOnlyList<long> indices)
     {
         var batch = Db.CreateBatch();
-        var done = indices.Select(i => batch.SetContainsAsync(keys.Done(sweepId), i)).ToList();
+        var done = indices.Select(i => batch.StringGetBitAsync(keys.Done(sweepId), i)).ToList();
         var failed = indices.Select(i => batch.HashExistsAsync(keys.Failed(sweepId), i)).ToList();
         batch.Execute();
         var states = new List<string>(indices.Count);
@@ -235,6 +270,8 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
         }
         return result.OrderBy(w => w.WorkerId, StringComparer.Ordinal).ToList();
     }
+
+    private static long TtlSeconds(TimeSpan ttl) => Math.Max(1, (long)Math.Ceiling(ttl.TotalSeconds));
 
     private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 

@@ -28,16 +28,18 @@ public static class StorageKeys
 /// Redis layout of the live view, all below a configurable prefix (default <c>farm:</c>):
 /// <list type="bullet">
 /// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs,
-/// publishedImages (the publishing cursor), priority, paused, failedReason (ended early)</item>
+/// publishedImages (the publishing cursor), priority, paused, failedReason (ended early), ttl (seconds the sweep's keys live once it
+/// finished: every key below but the lists and the channel expires then; none when absent)</item>
 /// <item><c>sweep:{id}:failed-jobs:{worker}</c> set of job indices the worker failed; <c>sweep:{id}:job-failed-by:{job}</c>
 /// set of workers that failed the job; <c>sweep:{id}:blocklist</c> set of workers that
-/// hand the sweep's jobs back</item>
-/// <item><c>sweep:{id}:done</c> set of counted image indices (completed or failed), so a redelivery never counts twice</item>
+/// hand the sweep's jobs back; <c>sweep:{id}:failure-keys</c> set of the names of those keys, so they expire with the sweep</item>
+/// <item><c>sweep:{id}:done</c> bitmap, bit i set once image i is counted (completed or failed), so a redelivery never counts
+/// twice: an eighth of a byte per image (125 kB for a million)</item>
 /// <item><c>sweep:{id}:failed</c> hash index → error</item>
 /// <item><c>sweep:{id}:running</c> hash jobIndex → "images step totalSteps" of jobs rendering now</item>
-/// <item><c>job:{id}:{jobIndex}</c> hash: state, step, totalSteps, worker, updatedAt (expires after a day)</item>
+/// <item><c>job:{id}:{jobIndex}</c> hash: state, step, totalSteps, worker, updatedAt (expires after a day, or the sweep's ttl if shorter)</item>
 /// <item><c>progress:{id}</c> pub/sub channel of <see cref="Contracts.SweepProgressed"/> JSON</item>
-/// <item><c>sweeps</c> sorted set of sweep ids by creation time; <c>workers</c> hash id → heartbeat JSON;
+/// <item><c>sweeps</c> sorted set of sweep ids by creation time (and <c>tenant:{t}:sweeps</c> per tenant; listing drops expired ones); <c>workers</c> hash id → heartbeat JSON;
 /// <c>idempotency:{key}</c> → "sweepId bodyHash"</item>
 /// </list>
 /// </summary>
@@ -52,6 +54,7 @@ public sealed record ProgressKeys(string Prefix)
     public string WorkerFailedJobs(string id, string worker) => $"{Prefix}sweep:{id}:failed-jobs:{worker}";
     public string JobFailedWorkers(string id, long jobIndex) => $"{Prefix}sweep:{id}:job-failed-by:{jobIndex.ToString(CultureInfo.InvariantCulture)}";
     public string Blocklist(string id) => $"{Prefix}sweep:{id}:blocklist";
+    public string FailureKeys(string id) => $"{Prefix}sweep:{id}:failure-keys";
     public string Channel(string id) => $"{Prefix}progress:{id}";
     public string Sweeps => $"{Prefix}sweeps";
     public string TenantSweeps(string tenant) => $"{Prefix}tenant:{tenant}:sweeps";

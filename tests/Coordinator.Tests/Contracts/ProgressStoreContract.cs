@@ -32,6 +32,53 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task A_job_of_a_sweep_the_store_does_not_hold_neither_starts_nor_counts()
+    {
+        var store = await CreateAsync();
+        Assert.False(await store.JobStartedAsync("gone", 0, 2, "w1", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(0, false), await store.CompleteImagesAsync("gone", 0, [0, 1], "w1", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(0, false), await store.FailImagesAsync("gone", 0, [0, 1], "bad", "w1", DateTimeOffset.UtcNow));
+        Assert.Null(await store.GetSweepAsync("gone"));
+        Assert.Equal(["queued", "queued"], await store.GetImageStatesAsync("gone", [0, 1]));
+    }
+
+    [Fact]
+    public async Task A_restored_sweep_replaces_what_was_there_and_counts_only_the_images_it_lacked()
+    {
+        var store = await CreateAsync();
+        var created = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await store.CreateSweepAsync("s9", "tiny", 6, 3, 2, created);
+        await store.CompleteImagesAsync("s9", 0, [0, 1], "w1", DateTimeOffset.UtcNow);
+        await store.FailImagesAsync("s9", 2, [4], "boom", "w1", DateTimeOffset.UtcNow);
+        await store.JobStartedAsync("s9", 1, 2, "w1", DateTimeOffset.UtcNow);
+
+        await store.RestoreSweepAsync(new RestoredSweep("s9", "tiny", 6, 3, 2, created, "alice", 70, [0, 2, 3], 1, 2, null, null));
+        var restored = (await store.GetSweepAsync("s9"))!;
+        Assert.Equal((3L, 0L, 0L, "alice", 70, 1L, 2L, "running"),
+            (restored.Completed, restored.Failed, restored.Running, restored.Tenant, restored.Priority, restored.PublishedJobs, restored.PublishedImages, restored.State));
+        Assert.Equal(created.ToUnixTimeMilliseconds(), restored.CreatedAt.ToUnixTimeMilliseconds());
+        Assert.Equal(["completed", "queued", "completed", "completed", "queued", "queued"], await store.GetImageStatesAsync("s9", [0, 1, 2, 3, 4, 5]));
+        Assert.Null(await store.GetImageErrorAsync("s9", 4));
+        Assert.Contains("s9", await store.ListTenantSweepIdsAsync("alice", 10));
+
+        Assert.Equal(new CountResult(1, false), await store.CompleteImagesAsync("s9", 0, [0, 1], "w2", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(0, false), await store.CompleteImagesAsync("s9", 1, [2, 3], "w2", DateTimeOffset.UtcNow));
+        Assert.Equal(new CountResult(2, true), await store.CompleteImagesAsync("s9", 2, [4, 5], "w2", DateTimeOffset.UtcNow));
+        Assert.Equal("completed", (await store.GetSweepAsync("s9"))!.State);
+    }
+
+    [Fact]
+    public async Task A_restored_million_image_sweep_knows_its_last_index()
+    {
+        var store = await CreateAsync();
+        await store.RestoreSweepAsync(new RestoredSweep("s10", "tiny", 1_000_000, 250_000, 4, DateTimeOffset.UtcNow, SweepSnapshot.NoTenant, 50,
+            [7, 8, 999_999], 0, 0, null, null));
+        Assert.Equal(["queued", "completed", "completed", "queued", "completed"], await store.GetImageStatesAsync("s10", [6, 7, 8, 999_998, 999_999]));
+        Assert.Equal(new CountResult(1, false), await store.CompleteImagesAsync("s10", 249_999, [999_998, 999_999], "w1", DateTimeOffset.UtcNow));
+        Assert.Equal(4L, (await store.GetSweepAsync("s10"))!.Completed);
+    }
+
+    [Fact]
     public async Task Priority_pause_and_the_publishing_cursor_are_kept_per_sweep()
     {
         var store = await CreateAsync();

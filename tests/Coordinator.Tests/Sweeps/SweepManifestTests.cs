@@ -19,6 +19,17 @@ public sealed class SweepManifestTests
         """;
 
     [Fact]
+    public void The_manifest_keeps_the_creation_time_and_the_tenant_and_older_ones_have_no_tenant()
+    {
+        var spec = SweepSpecParser.Parse("""{"model":"tiny","prompts":["a"],"seeds":[1]}""").Spec!;
+        var created = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+        Assert.Equal(new SweepManifest.Header(created, "alice"), SweepManifest.ReadHeader(SweepManifest.Write("sw-1", spec, 1, created, "alice")));
+        var older = JsonNode.Parse(SweepManifest.Write("sw-1", spec, 1, created, "alice"))!.AsObject();
+        older.Remove("tenant");
+        Assert.Equal(new SweepManifest.Header(created, null), SweepManifest.ReadHeader(older.ToJsonString()));
+    }
+
+    [Fact]
     public void A_plan_rebuilt_from_the_manifest_has_the_same_images_and_jobs_for_every_axis()
     {
         var parsed = SweepSpecParser.Parse(EveryAxis);

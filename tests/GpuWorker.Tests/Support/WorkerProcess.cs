@@ -101,9 +101,14 @@ internal sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>Runs the CLI to completion (bounded), returning its exit code and output.</summary>
-    public static async Task<(int Code, string Output)> RunCliAsync(TimeSpan timeout, params string[] args)
+    public static Task<(int Code, string Output)> RunCliAsync(TimeSpan timeout, params string[] args) =>
+        RunCliAsync(timeout, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the CLI to completion (bounded) with these FARM_* settings, returning its exit code and output.</summary>
+    public static async Task<(int Code, string Output)> RunCliAsync(TimeSpan timeout, IReadOnlyDictionary<string, string> settings, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in settings) psi.Environment[key] = value;
         psi.ArgumentList.Add(CliDll);
         foreach (var arg in args) psi.ArgumentList.Add(arg);
         using var process = Process.Start(psi)!;
