@@ -208,7 +208,7 @@ public sealed class EngineFarmTests : IAsyncLifetime
         // Counted once per index: the raw counter, not only the clamped status.
         var db = redis.GetDatabase();
         Assert.Equal(4, (long)await db.HashGetAsync(coordinator.Keys.Sweep(accepted.Id), "completed"));
-        Assert.Equal(4, (long)await db.ExecuteAsync("BITCOUNT", coordinator.Keys.Done(accepted.Id)));
+        Assert.Equal(4, await db.StringBitCountAsync(coordinator.Keys.Done(accepted.Id)));
         Assert.Equal(ExpectedKeys(accepted.Id, 4), await BucketKeysAsync(accepted.Id));
         for (var k = 0; k < 2; k++)
         {
