@@ -6,6 +6,7 @@ namespace Farm.Shared.Layout;
 /// Where things live in the bucket. Everything of a sweep is below <c>sweeps/&lt;sweepId&gt;/</c>:
 /// <c>manifest.json</c> (the spec as accepted), <c>images/&lt;index:D8&gt;.png</c> and <c>.json</c> (the image and its
 /// record; the record is written last, so its presence means the image is complete), <c>contact-sheet.png</c>.
+/// Uploaded images (init images, masks) are <c>assets/&lt;sha256&gt;.png</c>, shared by every sweep that names them.
 /// </summary>
 public static class StorageKeys
 {
@@ -15,6 +16,7 @@ public static class StorageKeys
     public static string Image(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.png";
     public static string ImageRecord(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.json";
     public static string ContactSheet(string sweepId) => $"sweeps/{sweepId}/contact-sheet.png";
+    public static string Asset(string assetId) => $"assets/{assetId}.png";
 
     private static string Index(long index) => index.ToString("D8", CultureInfo.InvariantCulture);
 }
