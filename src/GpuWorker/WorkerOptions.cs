@@ -35,6 +35,8 @@ public sealed class WorkerOptions
     public IReadOnlyList<string> ModelsServed { get; set; } = [];
     /// <summary><c>--fault KIND=SEED</c>, for tests: see <see cref="Rendering.RenderFault"/>.</summary>
     public IReadOnlyList<string> Faults { get; set; } = [];
+    /// <summary>Decoded init images and masks kept in memory (by asset id), as the jobs of an img2img sweep share them.</summary>
+    public int CachedAssets { get; set; } = 16;
     /// <summary><c>--health-urls</c>: where the worker serves /healthz/live and /healthz/ready; none when empty.</summary>
     public string? HealthUrls { get; set; }
 
