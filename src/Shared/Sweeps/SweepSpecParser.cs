@@ -113,6 +113,22 @@ public static partial class SweepSpecParser
         }, errors);
     }
 
+    /// <summary>The document as the tree both formats are read into (what <see cref="FromNode"/> takes); null when it does not parse.</summary>
+    public static JsonNode? ReadTree(string text)
+    {
+        try
+        {
+            if (text.TrimStart().StartsWith('{')) return JsonNode.Parse(text);
+            var stream = new YamlStream();
+            stream.Load(new Parser(new StringReader(text)));
+            return stream.Documents.Count == 0 ? null : ToJson(stream.Documents[0].RootNode);
+        }
+        catch (Exception e) when (e is JsonException or YamlException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>YamlDotNet's message without the "(Line: …, Col: …)" prefix it repeats from the mark.</summary>
     private static string YamlReason(YamlException e)
     {
