@@ -50,6 +50,16 @@ public static class TestImages
         return png.ToArray();
     }
 
+    /// <summary>The JPEG with an EXIF APP1 segment right after SOI whose one tag is Orientation (0x0112) = <paramref name="orientation"/>.</summary>
+    public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        // Big-endian TIFF: header, IFD0 at offset 8 with one SHORT entry, no next IFD.
+        byte[] tiff = [(byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, (byte)(orientation >> 8), (byte)orientation, 0, 0, 0, 0, 0, 0];
+        byte[] payload = [.. "Exif\0\0"u8, .. tiff];
+        var length = payload.Length + 2;
+        return [jpeg[0], jpeg[1], 0xFF, 0xE1, (byte)(length >> 8), (byte)length, .. payload, .. jpeg[2..]];
+    }
+
     private static void Chunk(Stream png, string type, byte[] data)
     {
         Span<byte> length = stackalloc byte[4];

@@ -25,7 +25,8 @@ public sealed class InvalidImageException(string message) : Exception(message);
 /// <summary>
 /// Decodes images from outside (uploads, and the bucket's copies of them) with SkiaSharp: the header first, refused
 /// when the format is not PNG, JPEG or WebP or the declared size passes the limits, then the pixels, refused when the
-/// data ends early or is corrupt. Never returns a partly decoded image.
+/// data ends early or is corrupt. Never returns a partly decoded image. Pixels come upright (EXIF orientation
+/// applied), and the header's size is the upright one.
 /// </summary>
 public static class UntrustedImage
 {
@@ -46,7 +47,7 @@ public static class UntrustedImage
     {
         using var codec = Open(bytes);
         var header = Header(codec, limits);
-        var info = new SKImageInfo(header.Width, header.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var pixels = new byte[info.BytesSize64];
         var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
         try
@@ -58,7 +59,7 @@ public static class UntrustedImage
         {
             handle.Free();
         }
-        return new DecodedImage(header, pixels);
+        return new DecodedImage(header, ExifOrientation.Upright(pixels, info.Width, info.Height, codec.EncodedOrigin));
     }
 
     /// <summary>The pixels as a PNG (SkiaSharp's encoder; the same pixels give the same bytes).</summary>
@@ -109,7 +110,7 @@ public static class UntrustedImage
         if (width > limits.MaxSide || height > limits.MaxSide || (long)width * height > limits.MaxPixels)
             throw new InvalidImageException($"the {format} header declares {width}x{height}; at most {limits.MaxSide} pixels a side and "
                                             + $"{limits.MaxPixels} pixels in all are accepted");
-        return new ImageHeader(format, width, height);
+        return ExifOrientation.SwapsSides(codec.EncodedOrigin) ? new ImageHeader(format, height, width) : new ImageHeader(format, width, height);
     }
 
     private static string Reason(SKCodecResult result) => result switch

@@ -69,6 +69,22 @@ public sealed class AssetApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sideways_phone_photo_is_stored_upright_by_its_exif_orientation()
+    {
+        // Stored 96 wide, 64 high, red growing to the right and green downwards; orientation 6 = turn 90° clockwise to view.
+        var photo = TestImages.WithExifOrientation(TestImages.Encode(SKEncodedImageFormat.Jpeg, 96, 64, quality: 100), 6);
+        using var response = await UploadAsync(photo, "image/jpeg");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var asset = (await response.Content.ReadFromJsonAsync<AssetInfo>())!;
+        Assert.Equal((64, 96), (asset.Width, asset.Height));
+        using var upright = SKBitmap.Decode((await coordinator.Bucket.GetAsync(StorageKeys.Asset(asset.Id)))!);
+        // Turned clockwise, the stored bottom-left corner (no red, full green) is now the top-left one; the stored top-left the top-right.
+        var (topLeft, topRight) = (upright.GetPixel(0, 0), upright.GetPixel(63, 0));
+        Assert.True(topLeft.Red < 30 && topLeft.Green > 225, $"top-left {topLeft}");
+        Assert.True(topRight.Red < 30 && topRight.Green < 30, $"top-right {topRight}");
+    }
+
+    [Fact]
     public async Task The_same_image_uploaded_twice_gets_the_same_id()
     {
         var png = TestImages.Png(16, 16);
