@@ -90,7 +90,17 @@ public sealed class AssetApiTests : IAsyncLifetime
         var png = TestImages.Png(16, 16);
         using var first = await UploadAsync(png);
         using var second = await UploadAsync(png);
-        Assert.Equal((await first.Content.ReadFromJsonAsync<AssetInfo>())!.Id, (await second.Content.ReadFromJsonAsync<AssetInfo>())!.Id);
+        var id = (await first.Content.ReadFromJsonAsync<AssetInfo>())!.Id;
+        Assert.Equal(id, (await second.Content.ReadFromJsonAsync<AssetInfo>())!.Id);
+
+        // Where Created points: its size and a URL that serves the stored PNG.
+        var link = JsonDocument.Parse(await http.GetStringAsync(first.Headers.Location)).RootElement;
+        Assert.Equal((16, 16), (link.GetProperty("width").GetInt32(), link.GetProperty("height").GetInt32()));
+        using var plain = new HttpClient();
+        var stored = await plain.GetByteArrayAsync(link.GetProperty("url").GetString());
+        Assert.Equal(id, Convert.ToHexStringLower(SHA256.HashData(stored)));
+        using var missing = await http.GetAsync($"v1/assets/{new string('0', 64)}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
     [Fact]
