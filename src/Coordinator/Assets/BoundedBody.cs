@@ -12,7 +12,7 @@ internal static class BoundedBody
         if (request.ContentLength > maxBytes) return null;
         // Kestrel's own limit (30 MB by default) would cut a larger configured maximum short; ours is checked below.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        using var body = new MemoryStream(request.ContentLength is { } length ? (int)length : 64 * 1024);
+        using var body = new MemoryStream((int)Math.Min(request.ContentLength ?? 64 * 1024, 16 * 1024 * 1024));
         var buffer = new byte[81920];
         int read;
         while ((read = await request.Body.ReadAsync(buffer, cancellation)) > 0)

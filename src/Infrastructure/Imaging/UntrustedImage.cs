@@ -102,7 +102,6 @@ public static class UntrustedImage
         if (!Accepted.TryGetValue(codec.EncodedFormat, out var format))
         {
             var found = codec.EncodedFormat.ToString().ToUpperInvariant();
-            codec.Dispose();
             throw new InvalidImageException($"a {found} image; only PNG, JPEG and WebP are accepted");
         }
         var (width, height) = (codec.Info.Width, codec.Info.Height);
