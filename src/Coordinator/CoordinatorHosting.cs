@@ -1,4 +1,5 @@
 using Farm.Coordinator.Api;
+using Farm.Coordinator.Assets;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
 using Farm.Coordinator.Tenancy;
@@ -31,6 +32,7 @@ public static class CoordinatorHosting
         services.AddHostedService<SweepPublisher>();
         services.AddHostedService<SweepSupervisor>();
         services.AddFarmTenancy();
+        services.AddFarmAssets();
         services.AddDependencyChecks()
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
@@ -44,7 +46,7 @@ public static class CoordinatorHosting
         app.UseShutdownGate(app.Lifetime);
         app.UseFarmTenancy();
         app.MapOpenApi();
-        app.MapSweepApi();
+        app.MapSweepApi().MapAssetApi();
         app.MapFarmHealth();
         app.MapPrometheusScrapingEndpoint(FarmTelemetry.ScrapePath).WithTags("health");
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");

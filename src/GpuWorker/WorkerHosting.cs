@@ -31,6 +31,7 @@ public static class WorkerHosting
         services.AddSingleton<Lifecycle.WorkerDrain>();
         services.AddSingleton(new WorkerSlots(factory, options.WorkerId, options.Slots));
         services.AddSingleton<ProgressReporter>();
+        services.AddSingleton<Assets.AssetCache>();
         services.AddSingleton<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
         services.AddSingleton<Health.WorkerHealthServer>();

@@ -39,6 +39,8 @@ public sealed class WorkerOptions
     public bool ModelsFromBucket { get; set; }
     public string ModelCacheDir { get; set; } = Path.Combine(".farm", "model-cache");
     public double CacheGigabytes { get; set; } = 50;
+    /// <summary>Decoded init images and masks kept in memory (by asset id), as the jobs of an img2img sweep share them.</summary>
+    public int CachedAssets { get; set; } = 16;
     /// <summary><c>--health-urls</c>: where the worker serves /healthz/live and /healthz/ready; none when empty.</summary>
     public string? HealthUrls { get; set; }
 

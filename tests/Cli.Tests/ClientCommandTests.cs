@@ -135,4 +135,43 @@ public sealed class ClientCommandTests : IAsyncLifetime
         Assert.Contains("about 26 s of rendering, done in about 26 s with the workers alive now", output);
         Assert.Empty(await store.ListSweepIdsAsync(10));
     }
+
+    [Fact]
+    public async Task Submit_uploads_a_local_init_image_named_relative_to_the_spec_and_submits_its_asset_id()
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "photos"));
+        Directory.CreateDirectory(Path.Combine(folder, "specs"));
+        await File.WriteAllBytesAsync(Path.Combine(folder, "photos", "photo.jpg"), Farm.Testing.TestImages.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 96, 64));
+        var spec = Path.Combine(folder, "specs", "spec.yaml");
+        await File.WriteAllTextAsync(spec, "model: tiny\nprompts: [a fox]\nseeds: [1]\ninit: ../photos/photo.jpg\nstrength: [0.3, 0.8]\n");
+        var (code, error, output) = await Cli.RunCapturingOutput("submit", spec, "--json", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        var accepted = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(2, accepted.GetProperty("images").GetInt64());
+
+        var stored = Assert.Single(Directory.GetFiles(Path.Combine(folder, "bucket", "assets")));
+        var id = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(stored)));
+        Assert.Equal($"{id}.png", Path.GetFileName(stored));
+        Assert.Contains($"init: uploaded ../photos/photo.jpg as asset {id} (96x64 jpeg)", error);
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "bucket", "sweeps", accepted.GetProperty("id").GetString()!, "manifest.json")));
+        var acceptedSpec = manifest.RootElement.GetProperty("spec");
+        Assert.Equal((id, 96, 64), (acceptedSpec.GetProperty("init").GetString(), acceptedSpec.GetProperty("width").GetInt32(), acceptedSpec.GetProperty("height").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Submit_names_a_missing_or_refused_local_image_and_submits_nothing()
+    {
+        var spec = Path.Combine(folder, "spec.yaml");
+        await File.WriteAllTextAsync(spec, "model: tiny\nprompts: [a fox]\nseeds: [1]\ninit: ./nowhere.png\n");
+        var (code, error) = await Cli.Run("submit", spec, "--coordinator", Url);
+        Assert.Equal(2, code);
+        Assert.Contains($"init: no such file {Path.Combine(folder, "nowhere.png")}", error);
+
+        await File.WriteAllTextAsync(Path.Combine(folder, "notes.png"), "not an image at all");
+        await File.WriteAllTextAsync(spec, "model: tiny\nprompts: [a fox]\nseeds: [1]\ninit: notes.png\n");
+        (code, error) = await Cli.Run("submit", spec, "--coordinator", Url);
+        Assert.Equal(2, code);
+        Assert.Contains("init notes.png: the coordinator refused the image: Refused: not a PNG, JPEG or WebP image", error);
+        Assert.Empty(await store.ListSweepIdsAsync(10));
+    }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Farm.Coordinator.Api;
 using Farm.Coordinator.Sweeps;
+using Farm.Coordinator.Assets;
 using Farm.Shared.Contracts;
 
 namespace Farm.Cli.Commands;
@@ -41,6 +42,19 @@ internal sealed class FarmClient(Uri baseUrl, string? apiKey = null) : IDisposab
         }
         await EnsureOk(response, cancellation);
         return (await response.Content.ReadFromJsonAsync<T>(FarmJson.Options, cancellation))!;
+    }
+
+    /// <summary>Uploads an image file as an asset; a refusal (not an image, too large) is a usage error naming the file.</summary>
+    public async Task<AssetInfo> UploadAssetAsync(byte[] image, string name, CancellationToken cancellation)
+    {
+        using var response = await Send(new HttpRequestMessage(HttpMethod.Post, "v1/assets") { Content = new ByteArrayContent(image) }, cancellation);
+        if ((int)response.StatusCode is 400 or 413)
+        {
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>(FarmJson.Options, cancellation);
+            throw new UsageException($"{name}: the coordinator refused the image: {problem.GetProperty("detail").GetString()}");
+        }
+        await EnsureOk(response, cancellation);
+        return (await response.Content.ReadFromJsonAsync<AssetInfo>(FarmJson.Options, cancellation))!;
     }
 
     public async Task<SweepStatus> StatusAsync(string id, CancellationToken cancellation)

@@ -55,7 +55,8 @@ internal static class SubmitCommand
     {
         using var client = FarmClient.From(coordinator, apiKey);
         if (!File.Exists(file)) throw new UsageException($"no such file: {file}");
-        var accepted = await client.SubmitAsync(await File.ReadAllTextAsync(file, cancellation), key, cancellation);
+        var spec = await LocalAssets.UploadAsync(await File.ReadAllTextAsync(file, cancellation), file, client, cancellation);
+        var accepted = await client.SubmitAsync(spec, key, cancellation);
         if (!json) Console.WriteLine($"sweep {accepted.Id}: {accepted.Images} images in {accepted.Jobs} jobs");
         else if (!watch) Console.WriteLine(JsonSerializer.Serialize(accepted, FarmJson.Options));
         if (!watch) return 0;

@@ -53,6 +53,10 @@ internal static class SweepManifest
             node["height"] = spec.Height;
         }
         if (spec.PromptReplace is { } sr) node["promptReplace"] = new JsonObject { ["find"] = sr.Find, ["replace"] = Array(sr.Replace) };
+        // Width and height above are the render's (the init image's when the spec gave none), so a rebuilt plan needs no asset.
+        if (spec.Init is { } init) node["init"] = init;
+        if (spec.Mask is { } mask) node["mask"] = mask;
+        if (spec.Strengths is { } strengths) node["strength"] = Array(strengths);
         if (spec.Zip.Count > 0) node["zip"] = new JsonArray(spec.Zip.Select(g => (JsonNode?)Array(g)).ToArray());
         node["priority"] = spec.Priority;
         if (spec.MaxFailedImages is { } maxFailed) node["maxFailedImages"] = maxFailed;

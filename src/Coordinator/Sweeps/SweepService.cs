@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Farm.Coordinator.Assets;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Telemetry;
 using Farm.Coordinator.Tenancy;
@@ -22,7 +23,7 @@ internal abstract record SubmitResult
 
 /// <summary>Accepts sweeps: validates, stores the manifest, records the sweep, and wakes the publisher.</summary>
 internal sealed class SweepService(IProgressStore store, IObjectStore bucket, CoordinatorOptions options, KnownModels models, SweepPublisherSignal signal,
-    Microsoft.Extensions.Options.IOptions<TenantLimitsOptions> tenantLimits)
+    Microsoft.Extensions.Options.IOptions<TenantLimitsOptions> tenantLimits, AssetStore assets)
 {
     /// <summary>How many of a tenant's newest sweeps count towards its queued images; older ones have long finished.</summary>
     private const int QueuedScanDepth = 1000;
@@ -42,7 +43,9 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
     public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, string tenant, CancellationToken cancellation)
     {
         var served = await models.GetAsync();
-        var parsed = SweepValidator.Check(body, options.Limits, served.Contains);
+        // Parsed first to learn which assets (init, mask) to look up: the validator needs their sizes, and does no I/O.
+        var draft = SweepSpecParser.Parse(body);
+        var parsed = SweepValidator.Check(draft, options.Limits, served.Contains, await assets.SizesOfAsync(draft.Spec, cancellation));
         if (!parsed.IsValid) return new SubmitResult.Invalid(parsed.Errors.ToDictionary());
         var spec = parsed.Spec!;
 

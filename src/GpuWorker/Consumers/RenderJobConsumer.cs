@@ -26,6 +26,7 @@ public sealed class RenderJobConsumer(
     WorkerDrain drain,
     WorkerOptions options,
     WorkerMetrics metrics,
+    Assets.AssetCache assets,
     ILogger<RenderJobConsumer> logger) : IConsumer<RenderJob>
 {
     private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
@@ -91,9 +92,10 @@ public sealed class RenderJobConsumer(
                 await SkipAsync(job, indices, slot.Id);
                 return;
             }
+            var inputs = await assets.ForJobAsync(job, cancellation);
             var renderClock = Stopwatch.StartNew();
             var stepClock = Stopwatch.StartNew();
-            images = await WorkerTracing.TraceAsync("render", job, slot.Id, () => Task.Run(() => renderer.Render(job, (step, total) =>
+            images = await WorkerTracing.TraceAsync("render", job, slot.Id, () => Task.Run(() => renderer.Render(job, inputs, (step, total) =>
             {
                 metrics.Step(job, stepClock.Elapsed);
                 stepClock.Restart();

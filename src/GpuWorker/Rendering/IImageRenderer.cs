@@ -1,4 +1,5 @@
 using Farm.Diffusion.Pipelines;
+using Farm.GpuWorker.Assets;
 using Farm.Shared.Contracts;
 
 namespace Farm.GpuWorker.Rendering;
@@ -11,8 +12,11 @@ public interface IImageRenderer : IDisposable
 {
     string ModelName { get; }
 
-    /// <summary>Renders every seed of the job as one batch; <paramref name="onStep"/> (step, total) returning false stops it.</summary>
-    IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation);
+    /// <summary>
+    /// Renders every seed of the job as one batch, from <paramref name="images"/> when the job is img2img or inpainting;
+    /// <paramref name="onStep"/> (step, total) returning false stops it.
+    /// </summary>
+    IReadOnlyList<RenderedImage> Render(RenderJob job, JobImages images, Func<int, int, bool> onStep, CancellationToken cancellation);
 }
 
 /// <summary>Which models a worker can serve, and how to load one.</summary>

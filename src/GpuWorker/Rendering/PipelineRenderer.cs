@@ -10,7 +10,7 @@ internal sealed class PipelineRenderer(StableDiffusionPipeline pipeline, Adapter
 {
     public string ModelName => pipeline.ModelName;
 
-    public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
+    public IReadOnlyList<RenderedImage> Render(RenderJob job, Assets.JobImages images, Func<int, int, bool> onStep, CancellationToken cancellation)
     {
         var request = new RenderRequest
         {
@@ -27,6 +27,9 @@ internal sealed class PipelineRenderer(StableDiffusionPipeline pipeline, Adapter
             ClipSkip = job.ClipSkip,
             Loras = adapters.Loras(job.Loras),
             Embeddings = adapters.Embeddings(job.Embeddings),
+            InitImage = images.Init,
+            Mask = images.Mask,
+            Strength = job.Strength ?? Shared.Sweeps.SweepSpec.DefaultStrength,
         };
         try
         {

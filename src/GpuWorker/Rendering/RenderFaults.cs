@@ -50,12 +50,12 @@ internal sealed class FaultInjectingRendererFactory(IRendererFactory inner, IRea
     {
         public string ModelName => inner.ModelName;
 
-        public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
+        public IReadOnlyList<RenderedImage> Render(RenderJob job, Assets.JobImages images, Func<int, int, bool> onStep, CancellationToken cancellation)
         {
             var fault = faults.FirstOrDefault(f => job.Seeds.Contains(f.Seed));
-            if (fault is null) return inner.Render(job, onStep, cancellation);
+            if (fault is null) return inner.Render(job, images, onStep, cancellation);
             var struck = false;
-            return inner.Render(job, (step, total) =>
+            return inner.Render(job, images, (step, total) =>
             {
                 // The first step is reported (the job is seen running), then the fault strikes, as a mid-render fault would.
                 if (!onStep(step, total)) return false;

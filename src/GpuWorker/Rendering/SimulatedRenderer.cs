@@ -31,8 +31,13 @@ internal sealed class SimulatedRenderer(string model, TimeSpan stepDelay, string
 {
     public string ModelName => model;
 
-    public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
+    public IReadOnlyList<RenderedImage> Render(RenderJob job, Assets.JobImages images, Func<int, int, bool> onStep, CancellationToken cancellation)
     {
+        // As the engine does: an init image and a mask must have the render's size.
+        if (images.Init is { } init && (init.Width != job.Width || init.Height != job.Height))
+            throw new ArgumentException($"init image: is {init.Width}x{init.Height} but the render is {job.Width}x{job.Height}");
+        if (images.Mask is { } mask && images.Init is { } i && (mask.Width != i.Width || mask.Height != i.Height))
+            throw new ArgumentException($"mask: is {mask.Width}x{mask.Height} but the init image is {i.Width}x{i.Height}");
         for (var step = 1; step <= job.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -40,7 +45,7 @@ internal sealed class SimulatedRenderer(string model, TimeSpan stepDelay, string
             cancellation.ThrowIfCancellationRequested();
             if (!onStep(step, job.Steps)) throw new OperationCanceledException("render stopped by its step callback");
         }
-        return job.Seeds.Select(seed => new RenderedImage(seed, FlatImage(job.Width, job.Height, seed), Metadata(job, seed))).ToList();
+        return job.Seeds.Select(seed => new RenderedImage(seed, FlatImage(job.Width, job.Height, seed), Metadata(job, images, seed))).ToList();
     }
 
     /// <summary>One colour chosen by the seed: a valid PNG of the requested size that compresses to a few hundred bytes.</summary>
@@ -58,7 +63,7 @@ internal sealed class SimulatedRenderer(string model, TimeSpan stepDelay, string
         return new RgbImage(width, height, 3, pixels);
     }
 
-    private GenerationMetadata Metadata(RenderJob job, long seed) => new()
+    private GenerationMetadata Metadata(RenderJob job, Assets.JobImages images, long seed) => new()
     {
         Prompt = job.Prompt,
         NegativePrompt = job.NegativePrompt,
@@ -75,6 +80,9 @@ internal sealed class SimulatedRenderer(string model, TimeSpan stepDelay, string
         Prompt2 = string.IsNullOrEmpty(job.Prompt2) ? null : job.Prompt2,
         NegativePrompt2 = string.IsNullOrEmpty(job.NegativePrompt2) ? null : job.NegativePrompt2,
         ClipSkip = job.ClipSkip == 0 ? null : job.ClipSkip,
+        Strength = images.Init is null ? null : job.Strength,
+        InitImageHash = images.Init is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(images.Init.Pixels))[..10],
+        Masked = images.Mask is null ? null : true,
     };
 
     public void Dispose()

@@ -32,10 +32,10 @@ internal sealed class ResultWriter(IObjectStore bucket)
             var m = image.Metadata;
             var record = new ImageRecord(job.SweepId, index,
                 ImageIds.For(job.Model, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale, job.Scheduler, job.Width, job.Height,
-                    job.ClipSkip, job.Loras, job.Embeddings),
+                    job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength),
                 key, job.Model, m.ModelHash ?? "", m.EngineVersion, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale,
                 job.Scheduler, image.Image.Width, image.Image.Height, job.JobIndex, worker, renderSeconds, DateTimeOffset.UtcNow,
-                job.ClipSkip, job.Loras, job.Embeddings);
+                job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength);
             await bucket.PutAsync(StorageKeys.ImageRecord(job.SweepId, index), Encoding.UTF8.GetBytes(FarmJson.Serialize(record)), "application/json", cancellation);
         }
     }

@@ -65,4 +65,7 @@ public sealed record ImageRecord(
     DateTimeOffset CompletedAt,
     int ClipSkip = 0,
     JobLora[]? Loras = null,
-    string[]? Embeddings = null);
+    string[]? Embeddings = null,
+    string? InitAsset = null,
+    string? MaskAsset = null,
+    double? Strength = null);

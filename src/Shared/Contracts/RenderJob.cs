@@ -6,6 +6,8 @@ namespace Farm.Shared.Contracts;
 /// An empty <see cref="NegativePrompt"/> means none (SDXL then uses zero embeddings, as diffusers does).
 /// <see cref="Loras"/> and <see cref="Embeddings"/> name files of the worker's <c>loras/</c> and <c>embeddings/</c>
 /// folders by stem; <see cref="Prompt2"/> / <see cref="NegativePrompt2"/> are SDXL's second-encoder prompts.
+/// With <see cref="InitAsset"/> (an asset id, <c>assets/&lt;id&gt;.png</c> in the bucket) the job is img2img at
+/// <see cref="Strength"/>; with <see cref="MaskAsset"/> as well, inpainting.
 /// </summary>
 public sealed record RenderJob(
     string SweepId,
@@ -24,7 +26,10 @@ public sealed record RenderJob(
     string? NegativePrompt2 = null,
     int ClipSkip = 0,
     JobLora[]? Loras = null,
-    string[]? Embeddings = null);
+    string[]? Embeddings = null,
+    string? InitAsset = null,
+    string? MaskAsset = null,
+    double? Strength = null);
 
 /// <summary>A LoRA of the worker's <c>loras/</c> folder, by file stem, and its strength.</summary>
 public sealed record JobLora(string Name, double Scale);

@@ -6,6 +6,7 @@ namespace Farm.Shared.Layout;
 /// Where things live in the bucket. Everything of a sweep is below <c>sweeps/&lt;sweepId&gt;/</c>:
 /// <c>manifest.json</c> (the spec as accepted), <c>images/&lt;index:D8&gt;.png</c> and <c>.json</c> (the image and its
 /// record; the record is written last, so its presence means the image is complete), <c>contact-sheet.png</c>.
+/// Uploaded images (init images, masks) are <c>assets/&lt;sha256&gt;.png</c>, shared by every sweep that names them.
 /// </summary>
 public static class StorageKeys
 {
@@ -20,6 +21,7 @@ public static class StorageKeys
     public static string ModelManifest(string model) => $"models/{model}/manifest.json";
     /// <summary>A file of a pushed model, by its path in a worker's models folder (e.g. <c>sd15/unet/…</c>, <c>sdxl.safetensors</c>).</summary>
     public static string ModelFile(string model, string path) => $"models/{model}/files/{path}";
+    public static string Asset(string assetId) => $"assets/{assetId}.png";
 
     private static string Index(long index) => index.ToString("D8", CultureInfo.InvariantCulture);
 }

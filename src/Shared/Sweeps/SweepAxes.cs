@@ -5,19 +5,19 @@ namespace Farm.Shared.Sweeps;
 /// <summary>Everything of one image but its seed: what a job's seeds share.</summary>
 public sealed record ImageSettings(
     string Model, string Prompt, string NegativePrompt, int Width, int Height, double GuidanceScale, int Steps, string Scheduler,
-    int ClipSkip, JobLora[] Loras, string[] Embeddings);
+    int ClipSkip, JobLora[] Loras, string[] Embeddings, double? Strength = null);
 
 /// <summary>
 /// The axes of a sweep in their fixed order, outermost first (seeds, innermost, are the plan's business):
 /// <c>model, prompts (each followed by its Prompt S/R variants), negativePrompt, size, guidanceScale, steps, scheduler,
-/// clipSkip, loras.NAME (in spec order), embeddings</c>. Axes zipped together form one dimension, at the place of
+/// clipSkip, strength (with init only), loras.NAME (in spec order), embeddings</c>. Axes zipped together form one dimension, at the place of
 /// the first of them, whose i-th value takes the i-th value of each. Combination c is read as a mixed-radix number
 /// over the dimensions, the last dimension varying fastest. Holds only per-axis data, never per-combination data.
 /// </summary>
 public sealed class SweepAxes
 {
     public const string Model = "model", Prompts = "prompts", NegativePrompt = "negativePrompt", Size = "size",
-        GuidanceScale = "guidanceScale", Steps = "steps", Scheduler = "scheduler", ClipSkip = "clipSkip", Embeddings = "embeddings",
+        GuidanceScale = "guidanceScale", Steps = "steps", Scheduler = "scheduler", ClipSkip = "clipSkip", Strength = "strength", Embeddings = "embeddings",
         LoraPrefix = "loras.";
 
     private readonly SweepSpec spec;
@@ -25,6 +25,8 @@ public sealed class SweepAxes
     private readonly string[] names;
     private readonly int[] counts;
     private readonly int[][] dimensions;
+    private readonly int strengthAt;
+    private readonly int lorasAt;
 
     public SweepAxes(SweepSpec spec)
     {
@@ -33,6 +35,8 @@ public sealed class SweepAxes
         names = Names(spec).ToArray();
         counts = names.Select(n => Count(spec, n, prompts.Length)).ToArray();
         dimensions = Dimensions(spec, names);
+        strengthAt = Array.IndexOf(names, Strength);
+        lorasAt = strengthAt >= 0 ? strengthAt + 1 : ClipSkipAt + 1;
     }
 
     /// <summary>Axis names in index order, outermost first.</summary>
@@ -62,11 +66,13 @@ public sealed class SweepAxes
         }
     }
 
-    // Positions in Names, read by Settings; loras take 8 … 8+n-1, embeddings the last.
-    private const int ModelAt = 0, PromptAt = 1, NegativeAt = 2, SizeAt = 3, GuidanceAt = 4, StepsAt = 5, SchedulerAt = 6, ClipSkipAt = 7, LorasAt = 8;
+    // Positions in Names, read by Settings; strength (img2img only) and the loras follow clipSkip, embeddings the last.
+    private const int ModelAt = 0, PromptAt = 1, NegativeAt = 2, SizeAt = 3, GuidanceAt = 4, StepsAt = 5, SchedulerAt = 6, ClipSkipAt = 7;
 
+    // Strength is an axis only with an init image, so txt2img sweeps keep their axes (and manifests) as they were.
     public static IEnumerable<string> Names(SweepSpec spec) =>
-        [Model, Prompts, NegativePrompt, Size, GuidanceScale, Steps, Scheduler, ClipSkip, .. spec.Loras.Select(l => LoraPrefix + l.Name), Embeddings];
+        [Model, Prompts, NegativePrompt, Size, GuidanceScale, Steps, Scheduler, ClipSkip, .. (spec.Init is null ? (string[])[] : [Strength]),
+            .. spec.Loras.Select(l => LoraPrefix + l.Name), Embeddings];
 
     /// <summary>Values of a named axis (prompts as written, before Prompt S/R); -1 for a name that is no axis.</summary>
     public static int Count(SweepSpec spec, string name) => Count(spec, name, spec.Prompts.Count);
@@ -91,9 +97,10 @@ public sealed class SweepAxes
         }
         var size = spec.SizeAxis[index[SizeAt]];
         var loras = new JobLora[spec.Loras.Count];
-        for (var i = 0; i < loras.Length; i++) loras[i] = new JobLora(spec.Loras[i].Name, spec.Loras[i].Scales[index[LorasAt + i]]);
+        for (var i = 0; i < loras.Length; i++) loras[i] = new JobLora(spec.Loras[i].Name, spec.Loras[i].Scales[index[lorasAt + i]]);
+        double? strength = strengthAt >= 0 ? StrengthAxis(spec)[index[strengthAt]] : null;
         return new ImageSettings(spec.ModelAxis[index[ModelAt]], prompt, negative, size.Width, size.Height, spec.GuidanceScales[index[GuidanceAt]],
-            spec.Steps[index[StepsAt]], spec.Schedulers[index[SchedulerAt]], spec.ClipSkips[index[ClipSkipAt]], loras, [.. spec.Embeddings[index[^1]]]);
+            spec.Steps[index[StepsAt]], spec.Schedulers[index[SchedulerAt]], spec.ClipSkips[index[ClipSkipAt]], loras, [.. spec.Embeddings[index[^1]]], strength);
     }
 
     // A zip group's length is that of its members (the validator rejects unequal ones; the longest is used until then).
@@ -109,10 +116,13 @@ public sealed class SweepAxes
         Steps => spec.Steps.Count,
         Scheduler => spec.Schedulers.Count,
         ClipSkip => spec.ClipSkips.Count,
+        Strength when spec.Init is not null => StrengthAxis(spec).Count,
         Embeddings => spec.Embeddings.Count,
         _ when name.StartsWith(LoraPrefix, StringComparison.Ordinal) && spec.Loras.FirstOrDefault(l => LoraPrefix + l.Name == name) is { } lora => lora.Scales.Count,
         _ => -1,
     };
+
+    private static IReadOnlyList<double> StrengthAxis(SweepSpec spec) => spec.Strengths ?? [SweepSpec.DefaultStrength];
 
     private static (int, int)[] ExpandPrompts(SweepSpec spec)
     {

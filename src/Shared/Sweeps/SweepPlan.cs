@@ -6,13 +6,14 @@ namespace Farm.Shared.Sweeps;
 
 /// <summary>The parameters of one image of a sweep.</summary>
 public sealed record ImageParams(long Index, string Prompt, string NegativePrompt, long Seed, int Steps, double GuidanceScale, string Scheduler, int Width, int Height,
-    string Model = "", int ClipSkip = 0, JobLora[]? Loras = null, string[]? Embeddings = null)
+    string Model = "", int ClipSkip = 0, JobLora[]? Loras = null, string[]? Embeddings = null, string? Init = null, string? Mask = null, double? Strength = null)
 {
     /// <summary>
     /// Depends only on what is rendered (model and parameters), so the same image has the same id in
     /// any sweep: 16 hex digits of a SHA-256.
     /// </summary>
-    public string Id(string model) => ImageIds.For(model, Prompt, NegativePrompt, Seed, Steps, GuidanceScale, Scheduler, Width, Height, ClipSkip, Loras, Embeddings);
+    public string Id(string model) => ImageIds.For(model, Prompt, NegativePrompt, Seed, Steps, GuidanceScale, Scheduler, Width, Height, ClipSkip, Loras, Embeddings,
+        Init, Mask, Strength);
 
     /// <summary>The id with this image's own model.</summary>
     public string Id() => Id(Model);
@@ -20,9 +21,9 @@ public sealed record ImageParams(long Index, string Prompt, string NegativePromp
 
 public static class ImageIds
 {
-    /// <summary>Clip skip, LoRAs and embeddings enter the hash only when set, so images without them keep their earlier ids.</summary>
+    /// <summary>Clip skip, LoRAs, embeddings and init/mask/strength enter the hash only when set, so images without them keep their earlier ids.</summary>
     public static string For(string model, string prompt, string negative, long seed, int steps, double guidance, string scheduler, int width, int height,
-        int clipSkip = 0, IReadOnlyList<JobLora>? loras = null, IReadOnlyList<string>? embeddings = null)
+        int clipSkip = 0, IReadOnlyList<JobLora>? loras = null, IReadOnlyList<string>? embeddings = null, string? init = null, string? mask = null, double? strength = null)
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var parts = new List<string>
@@ -32,6 +33,9 @@ public static class ImageIds
         if (clipSkip != 0) parts.Add("clipSkip=" + clipSkip.ToString(inv));
         foreach (var lora in loras ?? []) parts.Add($"lora={lora.Name}:{lora.Scale.ToString("R", inv)}");
         foreach (var embedding in embeddings ?? []) parts.Add("embedding=" + embedding);
+        if (init is not null) parts.Add("init=" + init);
+        if (mask is not null) parts.Add("mask=" + mask);
+        if (strength is { } s) parts.Add("strength=" + s.ToString("R", inv));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u001f', parts))))[..16];
     }
 }
@@ -76,7 +80,7 @@ public sealed class SweepPlan
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, ImageCount);
         var s = axes.Settings(index / seedCount);
         return new ImageParams(index, s.Prompt, s.NegativePrompt, spec.Seeds[index % seedCount], s.Steps, s.GuidanceScale, s.Scheduler, s.Width, s.Height,
-            s.Model, s.ClipSkip, s.Loras, s.Embeddings);
+            s.Model, s.ClipSkip, s.Loras, s.Embeddings, spec.Init, spec.Mask, s.Strength);
     }
 
     public RenderJob Job(string sweepId, long jobIndex)
@@ -92,7 +96,8 @@ public sealed class SweepPlan
         var s = axes.Settings(combination);
         return new RenderJob(sweepId, jobIndex, s.Model, s.Prompt, s.NegativePrompt, s.Steps, s.GuidanceScale, s.Scheduler,
             s.Width, s.Height, combination * seedCount + firstSeed, seeds, ClipSkip: s.ClipSkip,
-            Loras: s.Loras.Length == 0 ? null : s.Loras, Embeddings: s.Embeddings.Length == 0 ? null : s.Embeddings);
+            Loras: s.Loras.Length == 0 ? null : s.Loras, Embeddings: s.Embeddings.Length == 0 ? null : s.Embeddings,
+            InitAsset: spec.Init, MaskAsset: spec.Mask, Strength: s.Strength);
     }
 
     /// <summary>

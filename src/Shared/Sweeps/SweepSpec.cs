@@ -33,6 +33,20 @@ public sealed record SweepSpec
     /// <summary>Groups of axis names whose values pair up (the i-th of each together) instead of multiplying.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Zip { get; init; } = [];
 
+    /// <summary>img2img: the init image's asset id (see <see cref="AssetIds"/>); null renders txt2img.</summary>
+    public string? Init { get; init; }
+    /// <summary>Inpainting: the mask's asset id (white repaints), the init image's size; needs <see cref="Init"/>.</summary>
+    public string? Mask { get; init; }
+    /// <summary>The <c>strength</c> axis, each in (0, 1]; [<see cref="DefaultStrength"/>] when init is given without it, null without init.</summary>
+    public IReadOnlyList<double>? Strengths { get; init; }
+    /// <summary>
+    /// Whether the spec gave width, height or size itself; when it did not and <see cref="Init"/> is set, the validator
+    /// takes the init image's size (<see cref="SweepValidator.TakeInitSize"/>).
+    /// </summary>
+    public bool SizeGiven { get; init; } = true;
+
+    public const double DefaultStrength = 0.75;
+
     /// <summary>The sweep's starting priority, 0–100 (higher runs first within its tenant); changeable while it runs.</summary>
     public int Priority { get; init; } = SweepPriority.Default;
     /// <summary>Past this many failed images the sweep ends failed; null takes the deployment's default.</summary>

@@ -75,7 +75,7 @@ public static partial class SweepSpecParser
             PromptReplaceField(obj["promptReplace"], errors),
             loras,
             EmbeddingSets(obj["embeddings"], errors),
-            ZipGroups(obj["zip"], loras, obj["promptReplace"] is not null, errors));
+            ZipGroups(obj["zip"], loras, obj["promptReplace"] is not null, obj["init"] is not null, errors));
     }
 
     private static IReadOnlyList<ImageSize>? Sizes(JsonObject obj, SweepErrors errors)
@@ -206,7 +206,7 @@ public static partial class SweepSpecParser
     }
 
     // ["a", "b"] is one group; [["a", "b"], ["c", "d"]] several. Names are those of SweepAxes; seeds are batched, never zipped.
-    private static IReadOnlyList<IReadOnlyList<string>> ZipGroups(JsonNode? node, IReadOnlyList<LoraAxis> loras, bool promptReplace, SweepErrors errors)
+    private static IReadOnlyList<IReadOnlyList<string>> ZipGroups(JsonNode? node, IReadOnlyList<LoraAxis> loras, bool promptReplace, bool img2img, SweepErrors errors)
     {
         if (node is null) return [];
         if (node is not JsonArray outer || outer.Count == 0)
@@ -214,7 +214,7 @@ public static partial class SweepSpecParser
             errors.Add("zip", "must be a list of axis names, or a list of such lists");
             return [];
         }
-        var known = SweepAxes.Names(new SweepSpec { Model = "", Prompts = [], Seeds = SeedAxis.Range(0, 0), Loras = loras }).ToList();
+        var known = SweepAxes.Names(new SweepSpec { Model = "", Prompts = [], Seeds = SeedAxis.Range(0, 0), Loras = loras, Init = img2img ? "" : null }).ToList();
         var nested = outer.All(n => n is JsonArray);
         var groups = nested ? outer.Select((n, g) => (((JsonArray)n!).ToList(), $"zip[{g}]")).ToList() : [(outer.ToList(), "zip")];
         var result = new List<IReadOnlyList<string>>();

@@ -17,7 +17,7 @@ namespace Farm.Shared.Sweeps;
 public static partial class SweepSpecParser
 {
     internal static readonly string[] KnownFields =
-        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields, .. SchedulingFields];
+        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields, .. ImageFields, .. SchedulingFields];
 
     public static SweepParseResult Parse(string text)
     {
@@ -82,6 +82,7 @@ public static partial class SweepSpecParser
         var width = Int(obj, "width", errors) ?? 512;
         var height = Int(obj, "height", errors) ?? 512;
         var axes = ParseAxisFields(obj, errors);
+        var images = ParseImageFields(obj, errors);
         var (priority, maxFailed) = ParseSchedulingFields(obj, errors);
 
         return new SweepParseResult(new SweepSpec
@@ -103,9 +104,29 @@ public static partial class SweepSpecParser
             Loras = axes.Loras,
             Embeddings = axes.Embeddings,
             Zip = axes.Zip,
+            Init = images.Init,
+            Mask = images.Mask,
+            Strengths = images.Strengths,
+            SizeGiven = obj["width"] is not null || obj["height"] is not null || obj["size"] is not null,
             Priority = priority,
             MaxFailedImages = maxFailed,
         }, errors);
+    }
+
+    /// <summary>The document as the tree both formats are read into (what <see cref="FromNode"/> takes); null when it does not parse.</summary>
+    public static JsonNode? ReadTree(string text)
+    {
+        try
+        {
+            if (text.TrimStart().StartsWith('{')) return JsonNode.Parse(text);
+            var stream = new YamlStream();
+            stream.Load(new Parser(new StringReader(text)));
+            return stream.Documents.Count == 0 ? null : ToJson(stream.Documents[0].RootNode);
+        }
+        catch (Exception e) when (e is JsonException or YamlException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>YamlDotNet's message without the "(Line: …, Col: …)" prefix it repeats from the mark.</summary>

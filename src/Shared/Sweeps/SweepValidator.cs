@@ -22,26 +22,38 @@ public static partial class SweepValidator
     /// Parses and validates in one round: every field error of the spec at once (a syntax error alone, as nothing
     /// else can be read). Where the parser already rejected a field, the validator's word on it is left out.
     /// </summary>
-    public static SweepParseResult Check(string text, SweepLimits limits, Func<string, bool> modelIsServed)
+    public static SweepParseResult Check(string text, SweepLimits limits, Func<string, bool> modelIsServed) =>
+        Check(SweepSpecParser.Parse(text), limits, modelIsServed, _ => null);
+
+    /// <summary>
+    /// As <see cref="Check(string, SweepLimits, Func{string, bool})"/> for a spec already parsed (the coordinator parses
+    /// first to learn which assets to look up); <paramref name="assetSize"/> gives an asset's size, null when there is none.
+    /// The result's spec takes the init image's size when the spec gave none.
+    /// </summary>
+    public static SweepParseResult Check(SweepParseResult parsed, SweepLimits limits, Func<string, bool> modelIsServed, Func<string, ImageSize?> assetSize)
     {
-        var parsed = SweepSpecParser.Parse(text);
         if (parsed.Spec is null) return parsed;
+        var spec = TakeInitSize(parsed.Spec, assetSize);
         var errors = new SweepErrors();
         errors.AddUnreported(parsed.Errors);
-        errors.AddUnreported(Validate(parsed.Spec, limits, modelIsServed));
-        return new SweepParseResult(parsed.Spec, errors);
+        errors.AddUnreported(Validate(spec, limits, modelIsServed, assetSize));
+        return new SweepParseResult(spec, errors);
     }
 
-    public static SweepErrors Validate(SweepSpec spec, SweepLimits limits, Func<string, bool> modelIsServed)
+    public static SweepErrors Validate(SweepSpec spec, SweepLimits limits, Func<string, bool> modelIsServed) =>
+        Validate(spec, limits, modelIsServed, _ => null);
+
+    public static SweepErrors Validate(SweepSpec spec, SweepLimits limits, Func<string, bool> modelIsServed, Func<string, ImageSize?> assetSize)
     {
         var errors = new SweepErrors();
+        ValidateImages(spec, limits, assetSize, errors);
         Each(spec.ModelAxis, "model", m => modelIsServed(m) ? null : $"no worker serves model '{m}'", errors);
         for (var i = 0; i < spec.Prompts.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(spec.Prompts[i])) errors.Add($"prompts[{i}]", "must not be empty");
             else if (spec.Prompts[i].Length > limits.MaxPromptLength) errors.Add($"prompts[{i}]", $"is longer than {limits.MaxPromptLength} characters");
         }
-        if (spec.Sizes is null)
+        if (spec.Sizes is null && !errors.Has("init"))
         {
             Size("width", spec.Width, limits.MaxWidth, errors);
             Size("height", spec.Height, limits.MaxHeight, errors);

@@ -63,4 +63,23 @@ public sealed class SweepManifestTests
             "loras.style:2:7", "loras.detail:1:8", "embeddings:2:9", "seeds:3:10",
         ], axes);
     }
+
+    [Fact]
+    public void An_img2img_plan_rebuilt_from_the_manifest_keeps_init_mask_strengths_and_the_init_images_size_without_the_asset()
+    {
+        var (init, mask) = (new string('a', 64), new string('b', 64));
+        var checkedSpec = SweepValidator.Check(SweepSpecParser.Parse($$"""{"model":"m1","prompts":["a cat"],"seeds":[1,2],"init":"{{init}}","mask":"{{mask}}","strength":[0.3,0.8]}"""),
+            new SweepLimits(), _ => true, _ => new ImageSize(96, 64));
+        Assert.True(checkedSpec.IsValid, checkedSpec.Errors.ToString());
+        var original = new SweepPlan(checkedSpec.Spec!, batchSize: 2);
+        // Read back with no asset lookup at all, as a restarted coordinator does.
+        var rebuilt = SweepManifest.Read(SweepManifest.Write("sw-1", checkedSpec.Spec!, 2, DateTimeOffset.UnixEpoch));
+        Assert.Equal(4, rebuilt.ImageCount);
+        for (long i = 0; i < original.ImageCount; i++)
+        {
+            var (a, b) = (original.Image(i), rebuilt.Image(i));
+            Assert.Equal((a.Id(), init, mask, a.Strength, 96, 64), (b.Id(), b.Init, b.Mask, b.Strength, b.Width, b.Height));
+        }
+        Assert.Equal(original.Jobs("sw-1").Select(j => (j.InitAsset, j.MaskAsset, j.Strength)), rebuilt.Jobs("sw-1").Select(j => (j.InitAsset, j.MaskAsset, j.Strength)));
+    }
 }

@@ -32,6 +32,7 @@ internal sealed class TenantCoordinator : IAsyncDisposable
     public ConcurrentQueue<string> Logs { get; }
     public IProgressStore Store => app.Services.GetRequiredService<IProgressStore>();
     public IApiKeyStore Keys => app.Services.GetRequiredService<IApiKeyStore>();
+    public Farm.Infrastructure.Storage.IObjectStore Bucket => app.Services.GetRequiredService<Farm.Infrastructure.Storage.IObjectStore>();
 
     /// <summary>Builds and starts one; <paramref name="prepare"/> runs against its key store before it starts (keys made before a start).</summary>
     public static async Task<TenantCoordinator> StartAsync(string hint, IReadOnlyDictionary<string, string?>? config = null, string urls = "http://127.0.0.1:0",

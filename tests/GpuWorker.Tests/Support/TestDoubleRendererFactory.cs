@@ -23,7 +23,7 @@ internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> ste
     {
         public string ModelName => name;
 
-        public IReadOnlyList<RenderedImage> Render(RenderJob job, Func<int, int, bool> onStep, CancellationToken cancellation)
+        public IReadOnlyList<RenderedImage> Render(RenderJob job, Assets.JobImages images, Func<int, int, bool> onStep, CancellationToken cancellation)
         {
             if (failure(job) is { } error) throw error;
             for (var step = 1; step <= job.Steps; step++)
