@@ -38,7 +38,7 @@ internal static class SubmitCommand
             + (e.RenderSeconds is { } r ? $", about {Duration(r)} of rendering" : "") + (e.EtaSeconds is { } eta ? $", done in about {Duration(eta)} with the workers alive now" : ""));
         foreach (var m in e.Models)
             Console.WriteLine($"  {m.Model}: {m.Images} images, {m.Jobs} jobs, {m.MegapixelSteps:0.###} megapixel-steps"
-                + (m.RenderSeconds is { } s ? $", {Duration(s)} at {m.SecondsPerMegapixelStep:0.####} s per megapixel-step" : "") + $", {m.Pipelines} live pipelines");
+                + (m.RenderSeconds is { } s ? $", {Duration(s)} at {m.SecondsPerMegapixelStep:0.####} s per megapixel-step" : "") + $", {m.Pipelines} live pipeline{(m.Pipelines == 1 ? "" : "s")}");
         Console.WriteLine($"  bucket: at most {e.BucketBytesAtMost / 1e6:0.#} MB");
         foreach (var note in e.Notes) Console.WriteLine($"  {note}");
         return 0;
