@@ -42,6 +42,9 @@ internal sealed class SweepPublisher(
     SweepPublisherSignal signal,
     ILogger<SweepPublisher> logger) : BackgroundService
 {
+    /// <summary>The open sweeps read each round, oldest first; beyond them, newer sweeps wait for older ones to finish.</summary>
+    internal const int OpenSweepsScanned = 1000;
+
     private readonly DispatchPolicy policy = new(options.TenantWeights);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -100,10 +103,15 @@ internal sealed class SweepPublisher(
             .SelectMany(w => w.Models).GroupBy(m => m, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var inFlight = new Dictionary<(string Tenant, string Model), double>();
         var open = new List<OpenSweep>();
-        foreach (var id in await store.ListSweepIdsAsync(200))
+        foreach (var id in await store.ListOpenSweepIdsAsync(OpenSweepsScanned))
         {
             var sweep = await store.GetSweepAsync(id);
-            if (sweep is null || sweep.Stopped || sweep.AllDone) continue;
+            if (sweep is null || sweep.Stopped || sweep.AllDone)
+            {
+                // Finished, cancelled, ended early or expired: nothing more to publish (a retry opens it again).
+                if (sweep is null || sweep.FinishedAt is not null) await store.CloseSweepAsync(id);
+                continue;
+            }
             var plan = await sweeps.GetPlanAsync(id, cancellation);
             if (plan is null) continue;
             // Jobs in flight, spread over the sweep's models (its jobs are published round-robin across them).

@@ -41,7 +41,7 @@ internal sealed class SweepSupervisor(IProgressStore store, SweepService sweeps,
     {
         var workers = await store.ListWorkersAsync(options.WorkerTimeout);
         var live = workers.Select(w => w.WorkerId).ToHashSet(StringComparer.Ordinal);
-        foreach (var id in await store.ListSweepIdsAsync(200))
+        foreach (var id in await store.ListOpenSweepIdsAsync(SweepPublisher.OpenSweepsScanned))
         {
             if (await store.GetSweepAsync(id) is not { } sweep || sweep.Stopped || sweep.FinishedAt is not null) continue;
             if (await store.ForgetJobsOfDeadWorkersAsync(id, live) is > 0 and var forgotten)

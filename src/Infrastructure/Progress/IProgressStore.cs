@@ -97,6 +97,12 @@ public interface IProgressStore
     Task<IReadOnlyList<string>> ListSweepIdsAsync(int limit);
     /// <summary>The tenant's sweeps, newest first.</summary>
     Task<IReadOnlyList<string>> ListTenantSweepIdsAsync(string tenant, int limit);
+    /// <summary>
+    /// Sweeps that may still need publishing or watching, oldest first; a sweep leaves the list when
+    /// <see cref="CloseSweepAsync"/> is called for it (the publisher does, once it sees the sweep finished or gone).
+    /// </summary>
+    Task<IReadOnlyList<string>> ListOpenSweepIdsAsync(int limit);
+    Task CloseSweepAsync(string id);
     /// <summary>Stores <paramref name="value"/> under the key unless one is there; returns the value that was there, or null.</summary>
     Task<string?> ClaimIdempotencyKeyAsync(string key, string value);
     /// <summary>The publishing cursor: how many jobs (in publish order) and how many images they hold are published.</summary>

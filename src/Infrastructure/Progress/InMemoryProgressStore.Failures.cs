@@ -25,7 +25,11 @@ public sealed partial class InMemoryProgressStore
             s.Errors.Clear();
             s.Failed -= failed.Count;
             s.FailedReason = null;
-            if (failed.Count > 0) s.FinishedAt = null;
+            if (failed.Count > 0)
+            {
+                s.FinishedAt = null;
+                open.Add(id);
+            }
             return Task.FromResult<IReadOnlyList<long>>(failed);
         }
     }

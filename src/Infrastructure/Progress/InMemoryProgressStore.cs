@@ -36,7 +36,10 @@ public sealed partial class InMemoryProgressStore : IProgressStore
         TimeSpan? finishedTtl = null)
     {
         lock (gate)
+        {
             sweeps[id] = new Sweep { Id = id, Model = model, Tenant = tenant, Total = total, Jobs = jobs, BatchSize = batchSize, CreatedAt = createdAt };
+            open.Add(id);
+        }
         return Task.CompletedTask;
     }
 
@@ -50,7 +53,11 @@ public sealed partial class InMemoryProgressStore : IProgressStore
         };
         restored.Done.UnionWith(sweep.Completed);
         restored.Completed = restored.Done.Count;
-        lock (gate) sweeps[sweep.Id] = restored;
+        lock (gate)
+        {
+            sweeps[sweep.Id] = restored;
+            if (sweep.FinishedAt is null) open.Add(sweep.Id);
+        }
         return Task.CompletedTask;
     }
 

@@ -75,6 +75,8 @@ public sealed partial class RedisProgressStore
     public async Task<IReadOnlyList<long>> RequeueFailedAsync(string id)
     {
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RequeueScript, [keys.Sweep(id), keys.Done(id), keys.Failed(id)]))!;
+        if (result.Length > 0 && await GetSweepAsync(id) is { } reopened)
+            await Db.SortedSetAddAsync(keys.OpenSweeps, id, reopened.CreatedAt.ToUnixTimeMilliseconds());
         return result.Select(r => (long)r).Order().ToList();
     }
 

@@ -27,6 +27,7 @@ public sealed partial class RedisProgressStore
             if (sweep.Completed.Count > 0) _ = tx.KeyExpireAsync(keys.Done(id), expiry);
         }
         _ = tx.SortedSetAddAsync(keys.Sweeps, id, sweep.CreatedAt.ToUnixTimeMilliseconds());
+        if (sweep.FinishedAt is null) _ = tx.SortedSetAddAsync(keys.OpenSweeps, id, sweep.CreatedAt.ToUnixTimeMilliseconds());
         _ = tx.SortedSetAddAsync(keys.TenantSweeps(sweep.Tenant), id, sweep.CreatedAt.ToUnixTimeMilliseconds());
         await tx.ExecuteAsync();
     }

@@ -68,6 +68,7 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
             new HashEntry("publishedImages", 0), new HashEntry("tenant", tenant),
         ]);
         _ = batch.SortedSetAddAsync(keys.Sweeps, id, createdAt.ToUnixTimeMilliseconds());
+        _ = batch.SortedSetAddAsync(keys.OpenSweeps, id, createdAt.ToUnixTimeMilliseconds());
         _ = batch.SortedSetAddAsync(keys.TenantSweeps(tenant), id, createdAt.ToUnixTimeMilliseconds());
         await batch.ExecuteAsync();
     }

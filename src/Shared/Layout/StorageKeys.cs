@@ -59,6 +59,8 @@ public sealed record ProgressKeys(string Prefix)
     public string FailureKeys(string id) => $"{Prefix}sweep:{id}:failure-keys";
     public string Channel(string id) => $"{Prefix}progress:{id}";
     public string Sweeps => $"{Prefix}sweeps";
+    /// <summary>Sorted set of the sweeps not yet known to be finished, oldest first: what the publisher and supervisor scan.</summary>
+    public string OpenSweeps => $"{Prefix}open-sweeps";
     public string TenantSweeps(string tenant) => $"{Prefix}tenant:{tenant}:sweeps";
     public string ApiKeys => $"{Prefix}apikeys";
     public string Workers => $"{Prefix}workers";

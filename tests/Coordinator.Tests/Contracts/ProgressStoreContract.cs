@@ -151,6 +151,24 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task Open_sweeps_are_listed_oldest_first_until_closed_and_a_retry_opens_one_again()
+    {
+        var store = await CreateAsync();
+        var t0 = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await store.CreateSweepAsync("o2", "tiny", 2, 1, 2, t0.AddMinutes(2));
+        await store.CreateSweepAsync("o1", "tiny", 2, 1, 2, t0.AddMinutes(1));
+        await store.CreateSweepAsync("o3", "tiny", 2, 1, 2, t0.AddMinutes(3));
+        Assert.Equal(["o1", "o2", "o3"], await store.ListOpenSweepIdsAsync(10));
+        Assert.Equal(["o1"], await store.ListOpenSweepIdsAsync(1));
+
+        await store.FailImagesAsync("o1", 0, [0, 1], "boom", "w1", DateTimeOffset.UtcNow);
+        await store.CloseSweepAsync("o1");
+        Assert.Equal(["o2", "o3"], await store.ListOpenSweepIdsAsync(10));
+        await store.RequeueFailedAsync("o1");
+        Assert.Equal(["o1", "o2", "o3"], await store.ListOpenSweepIdsAsync(10));
+    }
+
+    [Fact]
     public async Task Steps_show_as_fractional_progress_of_the_running_images()
     {
         var store = await CreateAsync();
