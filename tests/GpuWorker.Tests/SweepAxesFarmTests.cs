@@ -79,6 +79,9 @@ public sealed class SweepAxesFarmTests : IAsyncLifetime
     {
         var w1Models = ModelsFolder(m1);
         var w2Models = ModelsFolder(m2);
+        // An embedding only w2 has: the farm knows it, so the sweep is accepted, and w1 fails the jobs that need it.
+        Directory.CreateDirectory(Path.Combine(w2Models, "embeddings"));
+        File.CreateSymbolicLink(Path.Combine(w2Models, "embeddings", "only_on_w2.safetensors"), Fixtures.PathIn(Fixtures.Adapters, "files", "emb1.a1111.safetensors"));
         coordinator = await CoordinatorUnderTest.StartAsync("axes", new CoordinatorOptions { DefaultBatchSize = 1, QueuedPerPipeline = 2, MaxWidth = 256, MaxHeight = 256 });
         workers["w1"] = WorkerProcess.Start("w1", w1Models, coordinator.Settings);
         workers["w2"] = WorkerProcess.Start("w2", w2Models, coordinator.Settings);
@@ -95,8 +98,14 @@ public sealed class SweepAxesFarmTests : IAsyncLifetime
         // The fixture's parameters: 64x64, euler ancestral, guidance 7.5, 8 steps, seed 42.
         var json = $$"""
             {"model":["{{m1}}","{{m2}}"],"prompts":["{{Prompt}}"],"seeds":[42],"steps":8,"guidanceScale":7.5,"scheduler":"euler-a","size":"64x64",
-             "loras":[{"name":"lora_a","scale":[0,0.5,1]}],"embeddings":[[],["not_on_any_worker"]]}
+             "loras":[{"name":"lora_a","scale":[0,0.5,1]}],"embeddings":[[],["only_on_w2"]]}
             """;
+        // An embedding no live worker has is refused before anything is queued, naming the field.
+        using (var refused = await coordinator.Http.PostAsync("/v1/sweeps", new StringContent(json.Replace("only_on_w2", "not_on_any_worker"), Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("no live worker has the embedding 'not_on_any_worker'", await refused.Content.ReadAsStringAsync());
+        }
         var accepted = await coordinator.SubmitAsync(json);
         Assert.Equal((12L, 12L), (accepted.Images, accepted.Jobs)); // 2 models × 3 scales × 2 embedding sets × 1 seed
 
@@ -110,14 +119,14 @@ public sealed class SweepAxesFarmTests : IAsyncLifetime
             throw new TimeoutException($"{e.Message}\n{WorkerOutput()}", e);
         }
         var page = (await coordinator.Http.GetFromJsonAsync<ImagePage>($"/v1/sweeps/{accepted.Id}/images", FarmJson.Options))!;
-        // The embedding set no worker has fails its 6 images; the other 6 render.
-        Assert.True(new ImageCounts(12, 6, 6, 0, 0) == status.Images,
+        // w1 lacks the embedding: its 3 images with it fail; the other 9 render (the embedding's token is not in the prompt).
+        Assert.True(new ImageCounts(12, 9, 3, 0, 0) == status.Images,
             $"{status.Images}: {string.Join("; ", page.Items.Select(i => $"{i.Index} {i.State} {i.Error}"))}");
         Assert.Equal("failed", status.State);
         Assert.Equal(12, page.Items.Count);
         string[] scaleCases = ["lora_kohya_scale0", "lora_kohya_scale0.5", "lora_kohya_scale1"];
         double[] scales = [0, 0.5, 1];
-        // Documented order: model outermost, then loras.lora_a, then embeddings ([] before ["not_on_any_worker"]), seed innermost.
+        // Documented order: model outermost, then loras.lora_a, then embeddings ([] before ["only_on_w2"]), seed innermost.
         for (var m = 0; m < 2; m++)
             for (var s = 0; s < 3; s++)
             {
@@ -134,9 +143,18 @@ public sealed class SweepAxesFarmTests : IAsyncLifetime
                 // The fixture's own tolerance for one thread against its two: at most one level per value.
                 Assert.True(MaxAbsDifference(golden.Image, stored.Image) <= 1, $"image {index} ({model}, LoRA scale {scales[s]}) differs from diffusers' {scaleCases[s]}");
 
-                var failed = page.Items.Single(i => i.Index == index + 1);
-                Assert.Equal("failed", failed.State);
-                Assert.Contains("embedding 'not_on_any_worker' is not on this worker", failed.Error);
+                var withEmbedding = page.Items.Single(i => i.Index == index + 1);
+                if (m == 0)
+                {
+                    Assert.Equal("failed", withEmbedding.State);
+                    Assert.Contains("embedding 'only_on_w2' is not on this worker", withEmbedding.Error);
+                }
+                else
+                {
+                    Assert.Equal("completed", withEmbedding.State);
+                    var loaded = PngDecoder.Decode(await GetObjectAsync(StorageKeys.Image(accepted.Id, index + 1)));
+                    Assert.True(MaxAbsDifference(golden.Image, loaded.Image) <= 1, $"image {index + 1}: an embedding whose token the prompt lacks changed the image");
+                }
             }
 
         // The manifest records every axis, in index order, with its value count.

@@ -60,7 +60,7 @@ internal static class SweepEndpoints
         var body = await reader.ReadToEndAsync(cancellation);
         if (dryRun == true)
         {
-            var (estimate, errors) = await service.DryRunAsync(body);
+            var (estimate, errors) = await service.DryRunAsync(body, cancellation);
             return estimate is not null ? TypedResults.Ok(estimate) : TypedResults.ValidationProblem(errors!, title: "The sweep spec is invalid");
         }
         var key = request.Headers["Idempotency-Key"].FirstOrDefault();

@@ -31,21 +31,30 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
     private readonly ConcurrentDictionary<string, SweepPlan> plans = new(StringComparer.Ordinal);
 
     /// <summary>Validates and estimates without creating anything: no manifest, no sweep, no job.</summary>
-    public async Task<(SweepEstimate? Estimate, IReadOnlyDictionary<string, string[]>? Errors)> DryRunAsync(string body)
+    public async Task<(SweepEstimate? Estimate, IReadOnlyDictionary<string, string[]>? Errors)> DryRunAsync(string body, CancellationToken cancellation)
     {
-        var served = await models.GetAsync();
-        var parsed = SweepValidator.Check(body, options.Limits, served.Contains);
+        var parsed = await ValidateAsync(body, cancellation);
         if (!parsed.IsValid) return (null, parsed.Errors.ToDictionary());
         var plan = new SweepPlan(parsed.Spec!, parsed.Spec!.ModelAxis.Min(options.BatchSize));
         return (await SweepEstimator.EstimateAsync(plan, store, await store.ListWorkersAsync(options.WorkerTimeout)), null);
     }
 
-    public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, string tenant, CancellationToken cancellation)
+    /// <summary>Every error of the spec in one round: its own, the deployment's limits, the models, assets and adapters the farm has.</summary>
+    private async Task<SweepParseResult> ValidateAsync(string body, CancellationToken cancellation)
     {
-        var served = await models.GetAsync();
+        var served = await models.GetCatalogAsync();
         // Parsed first to learn which assets (init, mask) to look up: the validator needs their sizes, and does no I/O.
         var draft = SweepSpecParser.Parse(body);
-        var parsed = SweepValidator.Check(draft, options.Limits, served.Contains, await assets.SizesOfAsync(draft.Spec, cancellation));
+        var parsed = SweepValidator.Check(draft, options.Limits, served.Models.Contains, await assets.SizesOfAsync(draft.Spec, cancellation));
+        if (parsed.Spec is null) return parsed;
+        parsed.Errors.AddUnreported(SweepValidator.CheckAdapters(parsed.Spec, served.Loras is { } l ? l.Contains : _ => true,
+            served.Embeddings is { } e ? e.Contains : _ => true));
+        return parsed;
+    }
+
+    public async Task<SubmitResult> SubmitAsync(string body, string? idempotencyKey, string tenant, CancellationToken cancellation)
+    {
+        var parsed = await ValidateAsync(body, cancellation);
         if (!parsed.IsValid) return new SubmitResult.Invalid(parsed.Errors.ToDictionary());
         var spec = parsed.Spec!;
 
@@ -109,21 +118,5 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
             await Task.Delay(100, cancellation);
         }
         return null;
-    }
-}
-
-/// <summary>Models some live worker has announced, cached for a moment.</summary>
-internal sealed class KnownModels(IProgressStore store, CoordinatorOptions options)
-{
-    private (HashSet<string> Models, DateTime At) cached = ([], DateTime.MinValue);
-
-    public async Task<IReadOnlySet<string>> GetAsync()
-    {
-        var current = cached;
-        if (DateTime.UtcNow - current.At < TimeSpan.FromSeconds(1)) return current.Models;
-        var workers = await store.ListWorkersAsync(options.WorkerTimeout);
-        var models = workers.SelectMany(w => w.Models).ToHashSet(StringComparer.Ordinal);
-        cached = (models, DateTime.UtcNow);
-        return models;
     }
 }

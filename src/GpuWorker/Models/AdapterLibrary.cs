@@ -17,6 +17,19 @@ internal sealed class AdapterLibrary(string modelsDirectory)
 
     public string EmbeddingsDirectory { get; } = Path.Combine(modelsDirectory, "embeddings");
 
+    /// <summary>The stems of the LoRAs and embeddings present now.</summary>
+    public WorkerAdapters Names()
+    {
+        IEnumerable<string> loras = Directory.Exists(LorasDirectory)
+            ? Directory.EnumerateFiles(LorasDirectory, "*.safetensors").Select(f => Path.GetFileNameWithoutExtension(f))
+                .Concat(Directory.EnumerateDirectories(LorasDirectory).Where(d => File.Exists(Path.Combine(d, "pytorch_lora_weights.safetensors"))).Select(d => Path.GetFileName(d)))
+            : [];
+        IEnumerable<string> embeddings = Directory.Exists(EmbeddingsDirectory)
+            ? Directory.EnumerateFiles(EmbeddingsDirectory).Where(f => EmbeddingExtensions.Contains(Path.GetExtension(f))).Select(f => Path.GetFileNameWithoutExtension(f))
+            : [];
+        return new WorkerAdapters([.. loras.Distinct().Order(StringComparer.Ordinal)], [.. embeddings.Distinct().Order(StringComparer.Ordinal)]);
+    }
+
     public IReadOnlyList<LoraReference> Loras(IEnumerable<JobLora>? loras) =>
         (loras ?? []).Select(l => new LoraReference(LoraPath(l.Name), l.Scale, l.Name)).ToList();
 

@@ -22,6 +22,8 @@ internal sealed class BucketModelRendererFactory(ModelLibrary local, ModelCache 
     public IReadOnlyList<WorkerModel> Describe() =>
         [.. local.Describe().Concat(remote.Values.Select(m => new WorkerModel(m.Name, m.Family, m.WeightsSha256))).OrderBy(m => m.Name, StringComparer.Ordinal)];
 
+    public WorkerAdapters Adapters() => local.Adapters.Names();
+
     public IImageRenderer Load(string model)
     {
         if (local.Contains(model) || !remote.TryGetValue(model, out var manifest)) return new ModelLibraryRendererFactory(local, options).Load(model);

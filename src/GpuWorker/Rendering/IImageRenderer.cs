@@ -30,6 +30,9 @@ public interface IRendererFactory
     /// <summary>Family and hash of each model, announced in heartbeats; empty when the factory cannot tell.</summary>
     IReadOnlyList<WorkerModel> Describe() => [];
 
+    /// <summary>The adapters it has, announced in heartbeats; null when it takes any name (nothing to check).</summary>
+    WorkerAdapters? Adapters() => null;
+
     /// <summary>Loads a model; throws <see cref="RenderRejectedException"/> when it cannot be loaded at all.</summary>
     IImageRenderer Load(string model);
 }

@@ -58,6 +58,8 @@ internal sealed class ModelLibraryRendererFactory(ModelLibrary library, Pipeline
 
     public IReadOnlyList<WorkerModel> Describe() => library.Describe();
 
+    public WorkerAdapters Adapters() => library.Adapters.Names();
+
     public IImageRenderer Load(string model)
     {
         if (!library.Contains(model)) throw new RenderRejectedException($"model '{model}' is not in {library.Directory}");

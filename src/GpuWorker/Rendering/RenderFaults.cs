@@ -44,6 +44,7 @@ internal sealed class FaultInjectingRendererFactory(IRendererFactory inner, IRea
     public IReadOnlyList<string> Models => inner.Models;
     public string Renderer => inner.Renderer;
     public IReadOnlyList<WorkerModel> Describe() => inner.Describe();
+    public WorkerAdapters? Adapters() => inner.Adapters();
     public IImageRenderer Load(string model) => new FaultyRenderer(inner.Load(model), faults);
 
     private sealed class FaultyRenderer(IImageRenderer inner, IReadOnlyList<RenderFault> faults) : IImageRenderer

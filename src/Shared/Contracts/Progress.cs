@@ -37,7 +37,14 @@ public sealed record WorkerHeartbeat(
     DateTimeOffset StartedAt,
     DateTimeOffset At,
     IReadOnlyList<WorkerModel>? ModelDetails = null,
-    string? Renderer = null);
+    string? Renderer = null,
+    WorkerAdapters? Adapters = null);
+
+/// <summary>
+/// The LoRAs and embeddings a worker has (by file stem), so the coordinator refuses a sweep naming one no worker has.
+/// Absent from the heartbeat of a worker that takes any name (the simulated renderer).
+/// </summary>
+public sealed record WorkerAdapters(IReadOnlyList<string> Loras, IReadOnlyList<string> Embeddings);
 
 /// <summary>A model a worker serves: its family (sd1, sd2, sdxl) and the SHA-256 of its weights once computed.</summary>
 public sealed record WorkerModel(string Name, string Family, string? Sha256);

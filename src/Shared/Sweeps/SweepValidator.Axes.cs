@@ -3,6 +3,19 @@ namespace Farm.Shared.Sweeps;
 /// <summary>Limits of the axis fields: sizes, clip skip, negative prompts, Prompt S/R, LoRA scales, zip lengths.</summary>
 public static partial class SweepValidator
 {
+    /// <summary>LoRAs and embeddings no live worker has: each a field error (the worker would fail every job of it).</summary>
+    public static SweepErrors CheckAdapters(SweepSpec spec, Func<string, bool> loraKnown, Func<string, bool> embeddingKnown)
+    {
+        var errors = new SweepErrors();
+        for (var i = 0; i < spec.Loras.Count; i++)
+            if (!loraKnown(spec.Loras[i].Name))
+                errors.Add($"loras[{i}].name", $"no live worker has the LoRA '{spec.Loras[i].Name}' (a file in its models folder's loras/)");
+        var unknown = spec.Embeddings.SelectMany(set => set).Distinct(StringComparer.Ordinal).Where(n => !embeddingKnown(n)).ToList();
+        if (unknown.Count > 0)
+            errors.Add("embeddings", $"no live worker has the embedding{(unknown.Count == 1 ? "" : "s")} {string.Join(", ", unknown.Select(n => $"'{n}'"))} (files in its models folder's embeddings/)");
+        return errors;
+    }
+
     private static void ValidateAxes(SweepSpec spec, SweepLimits limits, SweepErrors errors)
     {
         if (spec.Sizes is { } sizes)

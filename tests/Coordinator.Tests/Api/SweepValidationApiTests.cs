@@ -76,4 +76,26 @@ public sealed class SweepValidationApiTests : IAsyncLifetime
         using var response = await http.PostAsync("v1/sweeps", new StringContent("""{"model":"tiny","prompts":["a fox"],"seeds":[1],"width":64,"height":64}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
+
+    [Fact]
+    public async Task LoRAs_and_embeddings_no_live_worker_has_are_refused_naming_the_field_and_known_ones_pass()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await store.HeartbeatAsync(new WorkerHeartbeat("w1", "host", "cpu", ["tiny"], 0, null, now, now,
+            Adapters: new WorkerAdapters(["style"], ["easynegative"])));
+        await Task.Delay(1100); // the coordinator's view of the workers is cached for a second
+        using var refused = await http.PostAsync("v1/sweeps", new StringContent(
+            """{"model":"tiny","prompts":["a"],"seeds":[1],"width":64,"height":64,"loras":[{"name":"style","scale":1},{"name":"nope","scale":[0,1]}],"embeddings":["easynegative","gone"]}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var errors = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Contains("the LoRA 'nope'", errors.GetProperty("loras[1].name")[0].GetString());
+        Assert.Contains("the embedding 'gone'", errors.GetProperty("embeddings")[0].GetString());
+        Assert.False(errors.TryGetProperty("loras[0].name", out _));
+
+        using var accepted = await http.PostAsync("v1/sweeps", new StringContent(
+            """{"model":"tiny","prompts":["a"],"seeds":[1],"width":64,"height":64,"loras":[{"name":"style","scale":1}],"embeddings":["easynegative"]}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+    }
 }
