@@ -69,7 +69,11 @@ internal sealed class GridLayout : IDisposable
             DrawLines(canvas, ink, columnLines[column0 + c], Left + c * CellWidth + CellWidth / 2f, Top / 2f);
         for (var r = 0; r < rows; r++)
         {
+            // Clipped to its row: with small cells a long prompt would run into the next row's label.
+            canvas.Save();
+            canvas.ClipRect(SKRect.Create(0, Top + r * CellHeight, Left, CellHeight));
             DrawLines(canvas, ink, rowLines[row0 + r], Left / 2f, Top + r * CellHeight + CellHeight / 2f);
+            canvas.Restore();
             for (var c = 0; c < columns; c++)
             {
                 using var image = cell(column0 + c, row0 + r);
