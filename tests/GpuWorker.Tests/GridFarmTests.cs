@@ -91,7 +91,7 @@ public sealed class GridFarmTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Another_tenant_or_a_missing_sweep_has_no_grids()
+    public async Task A_missing_sweep_has_no_grids_route_but_a_404()
     {
         using var response = await coordinator.Http.GetAsync("/v1/sweeps/no-such-sweep/grids");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
