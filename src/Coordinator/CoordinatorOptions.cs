@@ -39,6 +39,10 @@ public sealed class CoordinatorOptions
     /// <summary>The most a spec may set <c>maxFailedImages</c> to.</summary>
     public long MaxFailedImagesCap { get; set; } = 100_000;
 
+    /// <summary>The largest X/Y/Z grid image, in megapixels; a larger grid is split into pages (recorded in each manifest).</summary>
+    public double GridMaxMegapixels { get; set; } = DefaultGridMaxMegapixels;
+    public const double DefaultGridMaxMegapixels = 100;
+
     public long MaxFailedImages(SweepSpec spec) => spec.MaxFailedImages ?? DefaultMaxFailedImages;
 
     public int BatchSize(string model) => BatchSizes.TryGetValue(model, out var b) && b > 0 ? b : Math.Max(1, DefaultBatchSize);
@@ -53,6 +57,7 @@ public sealed class CoordinatorOptions
         foreach (var (tenant, weight) in TenantWeights)
             if (!(weight > 0)) yield return $"Sweeps:TenantWeights:{tenant} must be > 0";
         if (FinishedSweepTtl < TimeSpan.Zero) yield return "Sweeps:FinishedSweepTtl must be ≥ 0 (0 keeps finished sweeps forever)";
+        if (!(GridMaxMegapixels > 0)) yield return "Sweeps:GridMaxMegapixels must be > 0";
         if (MaxImages < 1) yield return "Sweeps:MaxImages must be ≥ 1";
         if (DefaultMaxFailedImages < 0 || DefaultMaxFailedImages > MaxFailedImagesCap)
             yield return "Sweeps:DefaultMaxFailedImages must be between 0 and Sweeps:MaxFailedImagesCap";

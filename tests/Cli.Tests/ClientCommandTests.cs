@@ -65,6 +65,30 @@ public sealed class ClientCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fetch_with_grids_downloads_every_listed_grid_into_a_grids_folder()
+    {
+        var spec = Path.Combine(folder, "spec.yaml");
+        await File.WriteAllTextAsync(spec, "model: tiny\nprompts: [a fox]\nseeds: [1]\nwidth: 64\nheight: 64\n");
+        var (code, error, output) = await Cli.RunCapturingOutput("submit", spec, "--json", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        var id = JsonDocument.Parse(output).RootElement.GetProperty("id").GetString()!;
+        var outDir = Path.Combine(folder, "out");
+        (code, error, output) = await Cli.RunCapturingOutput("fetch", id, "--out", outDir, "--grids", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.Contains("no grids", output);
+
+        // As the worker that finishes the sweep stores them.
+        var bucket = new FolderObjectStore(Path.Combine(folder, "bucket"));
+        await bucket.PutAsync(Farm.Shared.Layout.StorageKeys.Grid(id, 0, 0), new byte[] { 1, 2, 3 }, "image/png");
+        await bucket.PutAsync(Farm.Shared.Layout.StorageKeys.Grid(id, 1, 0), new byte[] { 4, 5 }, "image/png");
+        (code, error, output) = await Cli.RunCapturingOutput("fetch", id, "--out", outDir, "--grids", "--coordinator", Url);
+        Assert.True(code == 0, error);
+        Assert.Contains("fetched 2 grid(s)", output);
+        Assert.Equal([1, 2, 3], await File.ReadAllBytesAsync(Path.Combine(outDir, "grids", "0-0.png")));
+        Assert.Equal([4, 5], await File.ReadAllBytesAsync(Path.Combine(outDir, "grids", "1-0.png")));
+    }
+
+    [Fact]
     public async Task Without_json_the_output_stays_for_people()
     {
         var spec = Path.Combine(folder, "spec.yaml");

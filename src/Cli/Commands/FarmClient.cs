@@ -76,6 +76,14 @@ internal sealed class FarmClient(Uri baseUrl, string? apiKey = null) : IDisposab
         return (await response.Content.ReadFromJsonAsync<T>(FarmJson.Options, cancellation))!;
     }
 
+    public async Task<GridList> GridsAsync(string id, CancellationToken cancellation)
+    {
+        using var response = await Send(new HttpRequestMessage(HttpMethod.Get, $"v1/sweeps/{Uri.EscapeDataString(id)}/grids"), cancellation);
+        if ((int)response.StatusCode == 404) throw new UsageException($"no sweep '{id}'");
+        await EnsureOk(response, cancellation);
+        return (await response.Content.ReadFromJsonAsync<GridList>(FarmJson.Options, cancellation))!;
+    }
+
     public async Task<ImagePage> ImagesAsync(string id, string? state, long offset, int limit, CancellationToken cancellation)
     {
         var query = $"v1/sweeps/{Uri.EscapeDataString(id)}/images?offset={offset}&limit={limit}" + (state is null ? "" : $"&state={state}");

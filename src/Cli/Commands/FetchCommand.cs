@@ -3,7 +3,10 @@ using Farm.Cli.Parsing;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm fetch ID --out DIR [--coordinator URL] [--api-key KEY]`: downloads the finished images (and the contact sheet) via presigned URLs.</summary>
+/// <summary>
+/// `farm fetch ID --out DIR [--grids] [--coordinator URL] [--api-key KEY]`: downloads the finished images (and the contact
+/// sheet) via presigned URLs; with --grids, the X/Y/Z grids instead, into DIR/grids.
+/// </summary>
 internal static class FetchCommand
 {
     public static Command Create()
@@ -12,8 +15,11 @@ internal static class FetchCommand
         var outOption = FarmOptions.Required("--out", "the folder to write the images into", "DIR");
         var coordinator = FarmOptions.Coordinator();
         var apiKey = FarmOptions.ApiKey();
-        var command = new Command("fetch", "download a sweep's finished images and its contact sheet") { idArgument, outOption, coordinator, apiKey };
-        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(idArgument)!, parse.GetValue(outOption)!, parse.GetValue(coordinator), parse.GetValue(apiKey), cancellation));
+        var gridsOption = FarmOptions.Flag("--grids", "download the X/Y/Z grids (into DIR/grids) instead of the images");
+        var command = new Command("fetch", "download a sweep's finished images and its contact sheet") { idArgument, outOption, gridsOption, coordinator, apiKey };
+        command.SetAction((parse, cancellation) => parse.GetValue(gridsOption)
+            ? GridsAsync(parse.GetValue(idArgument)!, parse.GetValue(outOption)!, parse.GetValue(coordinator), parse.GetValue(apiKey), cancellation)
+            : RunAsync(parse.GetValue(idArgument)!, parse.GetValue(outOption)!, parse.GetValue(coordinator), parse.GetValue(apiKey), cancellation));
         return command;
     }
 
@@ -46,6 +52,20 @@ internal static class FetchCommand
             }
         }
         Console.WriteLine($"fetched {count} of {status.Images.Total} images of {id} into {Path.GetFullPath(outDir)} ({status.State})");
+        return 0;
+    }
+
+    private static async Task<int> GridsAsync(string id, string outDir, string? coordinator, string? apiKey, CancellationToken cancellation)
+    {
+        using var client = FarmClient.From(coordinator, apiKey);
+        var grids = await client.GridsAsync(id, cancellation);
+        var folder = Path.Combine(outDir, "grids");
+        Directory.CreateDirectory(folder);
+        foreach (var grid in grids.Items)
+            await File.WriteAllBytesAsync(Path.Combine(folder, $"{grid.Z}-{grid.Page}.png"), await client.DownloadAsync(grid.Url, cancellation), cancellation);
+        Console.WriteLine(grids.Items.Count == 0
+            ? $"no grids for {id} yet: they are drawn when the sweep finishes"
+            : $"fetched {grids.Items.Count} grid(s) of {id} into {Path.GetFullPath(folder)}");
         return 0;
     }
 }

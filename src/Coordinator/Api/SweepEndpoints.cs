@@ -48,6 +48,7 @@ internal static class SweepEndpoints
         sweeps.MapGet("/{id}/events", EventsAsync).WithSummary("Server-sent events: status every second and live progress");
         sweeps.MapDelete("/{id}", CancelAsync).WithSummary("Cancel: queued jobs are skipped, running ones stop at their next step");
         sweeps.MapSchedulingApi();
+        sweeps.MapGridApi();
         v1.MapGet("/workers", WorkersAsync).WithTags("workers").WithSummary("Workers that sent a heartbeat recently (admin keys)")
             .RequireAuthorization(Callers.AdminPolicy);
         return v1;

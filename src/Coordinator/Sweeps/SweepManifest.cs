@@ -13,7 +13,8 @@ internal static class SweepManifest
     /// <summary>What a manifest says beside the plan; <see cref="Tenant"/> is null in manifests written before tenants were recorded.</summary>
     public sealed record Header(DateTimeOffset CreatedAt, string? Tenant);
 
-    public static string Write(string id, SweepSpec spec, int batchSize, DateTimeOffset createdAt, string? tenant = null)
+    public static string Write(string id, SweepSpec spec, int batchSize, DateTimeOffset createdAt, string? tenant = null,
+        double gridMaxMegapixels = CoordinatorOptions.DefaultGridMaxMegapixels)
     {
         var node = new JsonObject
         {
@@ -23,6 +24,8 @@ internal static class SweepManifest
             ["tenant"] = tenant,
             ["spec"] = SpecNode(spec),
             ["axes"] = AxesNode(spec),
+            // Read by the worker that draws the grids, which has no coordinator options.
+            ["gridMaxMegapixels"] = gridMaxMegapixels,
         };
         return node.ToJsonString(FarmJson.Options);
     }
@@ -60,6 +63,7 @@ internal static class SweepManifest
         if (spec.Zip.Count > 0) node["zip"] = new JsonArray(spec.Zip.Select(g => (JsonNode?)Array(g)).ToArray());
         node["priority"] = spec.Priority;
         if (spec.MaxFailedImages is { } maxFailed) node["maxFailedImages"] = maxFailed;
+        if (spec.Grid is { } grid) node["grid"] = new JsonObject { ["x"] = grid.X, ["y"] = grid.Y, ["z"] = grid.Z };
         return node;
     }
 

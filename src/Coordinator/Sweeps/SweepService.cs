@@ -79,7 +79,7 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         var queued = await QueuedImagesAsync(tenant);
         if (queued + plan.ImageCount > limit) return new SubmitResult.OverLimit(queued, plan.ImageCount, limit);
         var createdAt = DateTimeOffset.UtcNow;
-        await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, createdAt, tenant)), "application/json", cancellation);
+        await bucket.PutAsync(StorageKeys.Manifest(id), Encoding.UTF8.GetBytes(SweepManifest.Write(id, spec, plan.BatchSize, createdAt, tenant, options.GridMaxMegapixels)), "application/json", cancellation);
         plans[id] = plan;
         await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, createdAt, tenant,
             options.FinishedTtl);

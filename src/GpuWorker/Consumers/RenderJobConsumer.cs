@@ -221,6 +221,7 @@ public sealed class RenderJobConsumer(
         {
             logger.LogWarning("contact sheet for {Sweep} not stored: {Error}", job.SweepId, e.Message);
         }
+        await GridSheet.StoreBestEffortAsync(bucket, job.SweepId, logger, cancellation);
         reporter.Post(s => s.PublishAsync(new SweepProgressed(ProgressKinds.SweepFinished, job.SweepId)));
     }
 }

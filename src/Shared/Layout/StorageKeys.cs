@@ -5,7 +5,7 @@ namespace Farm.Shared.Layout;
 /// <summary>
 /// Where things live in the bucket. Everything of a sweep is below <c>sweeps/&lt;sweepId&gt;/</c>:
 /// <c>manifest.json</c> (the spec as accepted), <c>images/&lt;index:D8&gt;.png</c> and <c>.json</c> (the image and its
-/// record; the record is written last, so its presence means the image is complete), <c>contact-sheet.png</c>.
+/// record; the record is written last, so its presence means the image is complete), <c>contact-sheet.png</c>, <c>grids/&lt;z&gt;-&lt;page&gt;.png</c>.
 /// Uploaded images (init images, masks) are <c>assets/&lt;sha256&gt;.png</c>, shared by every sweep that names them.
 /// </summary>
 public static class StorageKeys
@@ -16,6 +16,9 @@ public static class StorageKeys
     public static string Image(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.png";
     public static string ImageRecord(string sweepId, long index) => $"sweeps/{sweepId}/images/{Index(index)}.json";
     public static string ContactSheet(string sweepId) => $"sweeps/{sweepId}/contact-sheet.png";
+    public static string GridsPrefix(string sweepId) => $"sweeps/{sweepId}/grids/";
+    /// <summary>Page <paramref name="page"/> of the X/Y/Z grid for Z value <paramref name="z"/> (both from 0).</summary>
+    public static string Grid(string sweepId, long z, int page) => $"sweeps/{sweepId}/grids/{z.ToString(CultureInfo.InvariantCulture)}-{page.ToString(CultureInfo.InvariantCulture)}.png";
     public const string ModelsPrefix = "models/";
     /// <summary>Written last by <c>farm model push</c>: a model is in the bucket once its manifest is.</summary>
     public static string ModelManifest(string model) => $"models/{model}/manifest.json";

@@ -51,6 +51,8 @@ public sealed record SweepSpec
     public int Priority { get; init; } = SweepPriority.Default;
     /// <summary>Past this many failed images the sweep ends failed; null takes the deployment's default.</summary>
     public long? MaxFailedImages { get; init; }
+    /// <summary>The axes of the X/Y/Z plot drawn when the sweep finishes; null chooses them all.</summary>
+    public GridAxes? Grid { get; init; }
 
     public IReadOnlyList<string> ModelAxis => Models ?? [Model];
     public IReadOnlyList<string> NegativePromptAxis => NegativePrompts ?? [NegativePrompt];
@@ -111,4 +113,24 @@ public static class SchedulerNames
         ["ddim", "pndm", "lms", "euler", "euler-a", "dpm++2m", "dpm++2m-karras", "ddpm", "heun", "unipc"];
 
     public static bool IsKnown(string name) => All.Contains(name);
+}
+
+/// <summary>
+/// The spec's <c>grid</c>: which axes (names as in the manifest's <c>axes</c>, <c>seeds</c> included) make the columns
+/// (X), rows (Y) and separate grids (Z) of its X/Y/Z plot. Unset parts are chosen when the grids are drawn.
+/// </summary>
+public sealed record GridAxes(string? X, string? Y, string? Z)
+{
+    public const string Seeds = "seeds";
+
+    /// <summary>The dimension (see <see cref="SweepAxes.DimensionAxes"/>; seeds are the one after the last) an axis is in; -1 for no axis.</summary>
+    public static int DimensionOf(SweepAxes axes, string name)
+    {
+        if (name == Seeds) return axes.DimensionAxes.Count;
+        var at = axes.AxisNames.ToList().IndexOf(name);
+        if (at < 0) return -1;
+        for (var d = 0; d < axes.DimensionAxes.Count; d++)
+            if (axes.DimensionAxes[d].Contains(at)) return d;
+        return -1;
+    }
 }

@@ -17,7 +17,7 @@ namespace Farm.Shared.Sweeps;
 public static partial class SweepSpecParser
 {
     internal static readonly string[] KnownFields =
-        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields, .. ImageFields, .. SchedulingFields];
+        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields, .. ImageFields, .. SchedulingFields, .. GridFields];
 
     public static SweepParseResult Parse(string text)
     {
@@ -84,8 +84,9 @@ public static partial class SweepSpecParser
         var axes = ParseAxisFields(obj, errors);
         var images = ParseImageFields(obj, errors);
         var (priority, maxFailed) = ParseSchedulingFields(obj, errors);
+        var grid = ParseGridField(obj, errors);
 
-        return new SweepParseResult(new SweepSpec
+        return new SweepParseResult(CheckGrid(new SweepSpec
         {
             Model = model ?? "",
             Prompts = prompts ?? [],
@@ -110,7 +111,8 @@ public static partial class SweepSpecParser
             SizeGiven = obj["width"] is not null || obj["height"] is not null || obj["size"] is not null,
             Priority = priority,
             MaxFailedImages = maxFailed,
-        }, errors);
+            Grid = grid,
+        }, errors), errors);
     }
 
     /// <summary>The document as the tree both formats are read into (what <see cref="FromNode"/> takes); null when it does not parse.</summary>
