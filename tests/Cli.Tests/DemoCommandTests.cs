@@ -20,6 +20,10 @@ public class DemoCommandTests : IDisposable
         var spec = Path.Combine(folder, "renders", "demo-sweep.yaml");
         Assert.Contains(spec, lines[^1]);
         Assert.Contains("model: sd15", File.ReadAllText(spec));
+        // The prompt × guidance grids, one per seed, are in the folder bucket.
+        var grids = lines.Single(l => l.StartsWith("grids (prompt × guidance scale, one per seed): ", StringComparison.Ordinal)).Split(": ", 2)[1].Split(", ");
+        Assert.Equal(2, grids.Length);
+        Assert.All(grids, g => Assert.True(File.Exists(g), $"{g} is not there"));
         // No log lines between the progress bars: every line is one the demo writes itself.
         Assert.DoesNotContain(lines, l => l.Contains("[INF]") || l.Contains("info:") || l.Contains("warn:") || l.Contains("Bus started"));
         var log = lines.Single(l => l.StartsWith("logs: ", StringComparison.Ordinal))["logs: ".Length..];

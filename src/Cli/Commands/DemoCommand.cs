@@ -2,6 +2,7 @@ using System.CommandLine;
 using Farm.Cli.Parsing;
 using Farm.Diffusion.Models;
 using Farm.Coordinator;
+using Farm.Coordinator.Api;
 using Farm.GpuWorker;
 using Farm.GpuWorker.Consumers;
 using Farm.GpuWorker.Progress;
@@ -32,16 +33,29 @@ internal static class DemoCommand
         prompts:
           - a lighthouse on a cliff at dusk
           - a red fox in the snow
-        seeds: [1, 2, 3, 4]
+        seeds: [1, 2]
         steps: 12
-        guidanceScale: 7.5
+        guidanceScale: [3, 7.5, 12]
+        grid: { x: guidanceScale, y: prompts }
         scheduler: euler-a
-        width: 64
-        height: 64
+        width: 128
+        height: 128
         """;
 
     /// <summary>The demo's sweep for a real SD1.5 checkpoint named sd15: the same prompts, seeds and sampler at its native 512².</summary>
-    private static string RealCheckpointSpec => Spec.Replace("model: tiny", "model: sd15").Replace("width: 64", "width: 512").Replace("height: 64", "height: 512") + "\n";
+    private static string RealCheckpointSpec => Spec.Replace("model: tiny", "model: sd15").Replace("width: 128", "width: 512").Replace("height: 128", "height: 512") + "\n";
+
+    // The worker that counts the last image draws the grids just after: wait for them a little (best effort, as they are).
+    private static async Task<IReadOnlyList<GridItem>> GridsAsync(FarmClient client, string id, CancellationToken cancellation)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var grids = (await client.GridsAsync(id, cancellation)).Items;
+            if (grids.Count > 0) return grids;
+            await Task.Delay(200, cancellation);
+        }
+        return [];
+    }
 
     public static Command Create()
     {
@@ -104,6 +118,8 @@ internal static class DemoCommand
         var sheet = Path.Combine(outDir, StorageKeys.ContactSheet(accepted.Id));
         Console.WriteLine($"sweep {accepted.Id} {status.State}: {status.Images.Completed} images in {images}");
         if (File.Exists(sheet)) Console.WriteLine($"contact sheet: {sheet}");
+        if (await GridsAsync(client, accepted.Id, cancellation) is { Count: > 0 } grids)
+            Console.WriteLine($"grids (prompt × guidance scale, one per seed): {string.Join(", ", grids.Select(g => Path.Combine(outDir, g.Key)))}");
         await app.StopAsync(CancellationToken.None);
         var realSpec = Path.Combine(outDir, "demo-sweep.yaml");
         await File.WriteAllTextAsync(realSpec, RealCheckpointSpec, CancellationToken.None);
