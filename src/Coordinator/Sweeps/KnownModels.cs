@@ -10,8 +10,6 @@ internal sealed class KnownModels(IProgressStore store, CoordinatorOptions optio
 {
     private (ServedCatalog Catalog, DateTime At) cached = (new ServedCatalog(new HashSet<string>(), null, null), DateTime.MinValue);
 
-    public async Task<IReadOnlySet<string>> GetAsync() => (await GetCatalogAsync()).Models;
-
     public async Task<ServedCatalog> GetCatalogAsync()
     {
         var current = cached;
