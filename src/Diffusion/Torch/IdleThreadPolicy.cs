@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Farm.Diffusion.Torch;
 
 /// <summary>
@@ -8,21 +6,16 @@ namespace Farm.Diffusion.Torch;
 /// work (OpenMP busy-waits, OpenBLAS calls sched_yield), so on a small machine each pool's waiting threads took
 /// the cores the other pool needed: the text encoder ran 4× slower than its GEMMs allow, the UNet ~10% slower
 /// (docs/benchmarks.md). Both libraries read these settings once, when they load, so this runs before
-/// libfarmtorch.so is loaded, through libc's <c>setenv</c> because .NET keeps its own copy of the environment.
+/// libfarmtorch.so is loaded.
 /// Whatever the user set (<c>OMP_WAIT_POLICY</c>, <c>GOMP_SPINCOUNT</c>, <c>OPENBLAS_THREAD_TIMEOUT</c>) wins.
 /// </summary>
-internal static partial class IdleThreadPolicy
+internal static class IdleThreadPolicy
 {
     internal static void ApplyBeforeLoad()
     {
         if (!OperatingSystem.IsLinux()) return;
-        if (!IsSet("OMP_WAIT_POLICY") && !IsSet("GOMP_SPINCOUNT")) setenv("OMP_WAIT_POLICY", "PASSIVE", overwrite: 0);
+        if (!NativeEnvironment.IsSet("OMP_WAIT_POLICY") && !NativeEnvironment.IsSet("GOMP_SPINCOUNT")) NativeEnvironment.Set("OMP_WAIT_POLICY", "PASSIVE");
         // 2^4 cycles of spinning, OpenBLAS's minimum: its threads sleep almost as soon as a product is done.
-        if (!IsSet("OPENBLAS_THREAD_TIMEOUT")) setenv("OPENBLAS_THREAD_TIMEOUT", "4", overwrite: 0);
+        NativeEnvironment.Set("OPENBLAS_THREAD_TIMEOUT", "4");
     }
-
-    private static bool IsSet(string name) => Environment.GetEnvironmentVariable(name) is not null;
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int setenv(string name, string value, int overwrite);
 }

@@ -21,6 +21,7 @@ internal static class NativeLibraryResolver
     {
         if (name != "farmtorch") return IntPtr.Zero;
         IdleThreadPolicy.ApplyBeforeLoad();
+        BlasCorePolicy.ApplyBeforeLoad(CpuInfo.Current);
         foreach (var candidate in Candidates())
             if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
         throw new DllNotFoundException(

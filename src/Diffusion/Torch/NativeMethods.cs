@@ -7,7 +7,11 @@ internal static partial class NativeMethods
 {
     private const string Lib = "farmtorch";
 
-    static NativeMethods() => NativeLibraryResolver.Register();
+    static NativeMethods()
+    {
+        NativeLibraryResolver.Register();
+        ConvTuning.OpenCache();
+    }
 
     internal static void Check(int status)
     {
@@ -27,6 +31,8 @@ internal static partial class NativeMethods
     [DllImport(Lib)] internal static extern int ft_set_num_threads(int threads);
     [DllImport(Lib)] internal static extern int ft_get_num_threads();
     [DllImport(Lib)] internal static extern int ft_cuda_device_count();
+    [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern int ft_conv_tuning_open(string? path);
+    [DllImport(Lib)] internal static extern int ft_conv_tuning_count(out int count, out int isFixed);
     [DllImport(Lib)] internal static extern unsafe int ft_torch_version(byte* buffer, int capacity);
     [DllImport(Lib)] internal static extern int ft_set_grad_enabled(int enabled);
     [DllImport(Lib)] internal static extern int ft_profiler_start([MarshalAs(UnmanagedType.LPUTF8Str)] string path);

@@ -9,17 +9,12 @@ FT_EXPORT int ft_nn_linear(ft_tensor x, ft_tensor weight, ft_tensor bias, ft_ten
   return ft::guard([&] { ft::put(out, at::linear(*x, *weight, maybe(bias))); });
 }
 
-// On CPU, convolutions run on channels-last (NHWC) activations: oneDNN then reads and writes them in place,
-// where NCHW input costs a reorder of input and output on every call. The output stays channels-last; every
-// later op accepts it and the next conv needs no reorder. (Weights stay as loaded: storing them channels-last
-// or prepacked measured no faster here and costs a second copy while converting.) Measured in
-// docs/benchmarks.md: ~5% on the UNet step, ~5% and 10% less peak memory on the VAE decoder.
+// On CPU, each convolution shape runs the algorithm measured fastest for it on this CPU (conv_tuning.cpp).
 FT_EXPORT int ft_nn_conv2d(ft_tensor x, ft_tensor weight, ft_tensor bias, int64_t stride, int64_t padding, ft_tensor* out) {
   return ft::guard([&] {
     if (x->is_cpu() && x->dim() == 4 && at::globalContext().userEnabledMkldnn() &&
         (x->scalar_type() == at::kFloat || x->scalar_type() == at::kBFloat16)) {
-      auto nhwc = x->contiguous(at::MemoryFormat::ChannelsLast);
-      ft::put(out, at::conv2d(nhwc, *weight, maybe(bias), {stride, stride}, {padding, padding}));
+      ft::put(out, ft::tuned_conv2d(*x, *weight, maybe(bias), stride, padding));
       return;
     }
     ft::put(out, at::conv2d(*x, *weight, maybe(bias), {stride, stride}, {padding, padding}));
