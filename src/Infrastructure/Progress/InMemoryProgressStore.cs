@@ -177,8 +177,8 @@ public sealed partial class InMemoryProgressStore : IProgressStore
                 if (error is not null) s.Errors[index] = error;
             }
             if (error is null) s.Completed += added;
-            if (error is null && cached) s.Cached += added;
             else s.Failed += added;
+            if (error is null && cached) s.Cached += added;
             s.Running.Remove(jobIndex);
             var finished = s.Total > 0 && s.Done.Count >= s.Total && s.FinishedAt is null;
             if (finished) s.FinishedAt = at;
