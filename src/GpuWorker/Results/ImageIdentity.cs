@@ -8,8 +8,9 @@ namespace Farm.GpuWorker.Results;
 /// <summary>
 /// An image's content identity, the render cache's key: a SHA-256 (64 hex digits) of the render's inputs (model and
 /// adapter hashes, engine version and precision: <see cref="Rendering.IRendererFactory.InputsIdentityAsync"/>) and of
-/// every job parameter that changes pixels, the seed included. Names that do not change pixels (the sweep, the image
-/// index, the model's name) stay out, so the same image has the same identity in any sweep.
+/// every job parameter that changes pixels, the seed included. The sweep and the image index stay out, so the same image
+/// has the same identity in any sweep. The model's name is in, though it changes no pixel: the PNG's metadata names
+/// it, and a copy must be byte-identical and still true (two names for one set of weights render apart).
 /// </summary>
 internal static class ImageIdentity
 {
@@ -18,7 +19,7 @@ internal static class ImageIdentity
         var inv = CultureInfo.InvariantCulture;
         var parts = new List<string>
         {
-            inputs,
+            inputs, "modelName=" + job.Model,
             "prompt=" + job.Prompt, "negative=" + job.NegativePrompt, "prompt2=" + job.Prompt2, "negative2=" + job.NegativePrompt2,
             "seed=" + seed.ToString(inv), "steps=" + job.Steps.ToString(inv), "guidance=" + job.GuidanceScale.ToString("R", inv),
             "scheduler=" + job.Scheduler, $"size={job.Width.ToString(inv)}x{job.Height.ToString(inv)}", "clipSkip=" + job.ClipSkip.ToString(inv),
