@@ -66,8 +66,8 @@ public sealed class RenderJobConsumer(
         }
 
         // Before taking a pipeline: a job the cache serves needs no GPU, and is not held behind renders.
-        var cacheKeys = await cache.KeysForAsync(job, cancellation);
-        if (cacheKeys is not null && await WorkerTracing.TraceAsync("cache", job, slots.All[0].Id, () => cache.TryServeAsync(job, cacheKeys, cancellation)))
+        var cacheKeys = await CacheKeysAsync(job, cancellation);
+        if (cacheKeys is not null && await ServedFromCacheAsync(job, cacheKeys, cancellation))
         {
             logger.LogInformation("job {Sweep}/{Job} served from the render cache: {Count} images copied, none rendered", job.SweepId, job.JobIndex, indices.Count);
             await CountAsync(job, indices, slots.All[0].Id, cancellation, cached: true);
@@ -151,6 +151,33 @@ public sealed class RenderJobConsumer(
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    private async Task<CacheKeys?> CacheKeysAsync(RenderJob job, CancellationToken cancellation)
+    {
+        try
+        {
+            return await cache.KeysForAsync(job, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The cache only ever saves work: a model hash that could not be computed means rendering, never failing.
+            logger.LogWarning("job {Sweep}/{Job}: render cache skipped, its inputs could not be identified: {Error}", job.SweepId, job.JobIndex, e.Message);
+            return null;
+        }
+    }
+
+    private async Task<bool> ServedFromCacheAsync(RenderJob job, CacheKeys keys, CancellationToken cancellation)
+    {
+        try
+        {
+            return await WorkerTracing.TraceAsync("cache", job, slots.All[0].Id, () => cache.TryServeAsync(job, keys, cancellation));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("job {Sweep}/{Job}: render cache lookup failed, rendering instead: {Error}", job.SweepId, job.JobIndex, e.Message);
+            return false;
+        }
     }
 
     /// <summary>
