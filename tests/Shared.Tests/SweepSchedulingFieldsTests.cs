@@ -19,7 +19,21 @@ public sealed class SweepSchedulingFieldsTests
         Assert.Equal((90, (long?)3), (set.Spec!.Priority, set.Spec.MaxFailedImages));
     }
 
+    [Fact]
+    public void The_render_cache_is_on_unless_the_spec_says_cache_false_and_its_jobs_carry_that()
+    {
+        Assert.True(Parse("").Spec!.Cache);
+        var optedOut = Parse(""","cache":false""");
+        Assert.True(optedOut.IsValid, optedOut.Errors.ToString());
+        Assert.False(optedOut.Spec!.Cache);
+        Assert.False(new SweepPlan(optedOut.Spec, batchSize: 1).Job("s", 0).Cache);
+        Assert.True(new SweepPlan(Parse(""","cache":true""").Spec!, batchSize: 1).Job("s", 0).Cache);
+        Assert.False(SweepSpecParser.Parse("model: tiny\nprompts: [a]\nseeds: [1]\ncache: false\n").Spec!.Cache);
+    }
+
     [Theory]
+    [InlineData(""","cache":"no" """, "cache", "true or false")]
+    [InlineData(""","cache":0""", "cache", "true or false")]
     [InlineData(""","priority":101""", "priority", "between 0 and 100")]
     [InlineData(""","priority":-1""", "priority", "between 0 and 100")]
     [InlineData(""" ,"priority":"high" """, "priority", "whole number")]

@@ -31,7 +31,7 @@ internal static class StatusCommand
         Console.WriteLine($"sweep {s.Id} ({s.Model}): {s.State}, {s.Progress:P1}, priority {s.Priority}");
         if (s.Reason is { } reason) Console.WriteLine($"  why: {reason}");
         if (s.BlocklistedWorkers is { Count: > 0 } blocklisted) Console.WriteLine($"  blocklisted workers: {string.Join(", ", blocklisted)}");
-        Console.WriteLine($"  images: {s.Images.Total} total, {s.Images.Completed} completed, {s.Images.Running} running, {s.Images.Queued} queued, {s.Images.Failed} failed");
+        Console.WriteLine($"  images: {s.Images.Total} total, {s.Images.Completed} completed{(s.Images.Cached > 0 ? $" ({s.Images.Cached} from the render cache)" : "")}, {s.Images.Running} running, {s.Images.Queued} queued, {s.Images.Failed} failed");
         Console.WriteLine($"  created {s.CreatedAt:u}" + (s.FinishedAt is { } f ? $", finished {f:u}" : "") + (s.EtaSeconds is { } eta ? $", eta {eta:F0}s" : ""));
         return 0;
     }

@@ -19,7 +19,8 @@ using Microsoft.Extensions.Hosting;
 namespace Farm.Coordinator.Api;
 
 public sealed record SweepAccepted(string Id, long Images, long Jobs);
-public sealed record ImageCounts(long Total, long Completed, long Failed, long Running, long Queued);
+/// <summary><paramref name="Cached"/>: of the completed images, those copied from the render cache instead of rendered.</summary>
+public sealed record ImageCounts(long Total, long Completed, long Failed, long Running, long Queued, long Cached = 0);
 public sealed record SweepStatus(string Id, string Model, string State, ImageCounts Images, long Jobs, double Progress, double? EtaSeconds,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl, string? Tenant = null,
     int Priority = SweepPriority.Default, string? Reason = null, IReadOnlyList<string>? BlocklistedWorkers = null);
@@ -107,7 +108,8 @@ internal static class SweepEndpoints
         }
         var running = Math.Min(s.Running, Math.Max(0, s.Total - s.Completed - s.Failed));
         var sheet = s.FinishedAt is not null && !s.Cancelled ? bucket.GetUrl(StorageKeys.ContactSheet(s.Id), s3.UrlExpiry) : null;
-        return new SweepStatus(s.Id, s.Model, s.State, new ImageCounts(s.Total, Math.Min(s.Completed, s.Total), s.Failed, running, s.Total - Math.Min(s.Total, s.Completed + s.Failed) - running),
+        return new SweepStatus(s.Id, s.Model, s.State, new ImageCounts(s.Total, Math.Min(s.Completed, s.Total), s.Failed, running, s.Total - Math.Min(s.Total, s.Completed + s.Failed) - running,
+            Math.Min(s.Cached, s.Total)),
             s.Jobs, Math.Round(s.Progress, 4), eta, s.CreatedAt, s.StartedAt, s.FinishedAt, sheet, s.Tenant, s.Priority, s.FailedReason);
     }
 

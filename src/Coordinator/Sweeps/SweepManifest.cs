@@ -63,6 +63,7 @@ internal static class SweepManifest
         if (spec.Zip.Count > 0) node["zip"] = new JsonArray(spec.Zip.Select(g => (JsonNode?)Array(g)).ToArray());
         node["priority"] = spec.Priority;
         if (spec.MaxFailedImages is { } maxFailed) node["maxFailedImages"] = maxFailed;
+        if (!spec.Cache) node["cache"] = false;
         if (spec.Grid is { } grid) node["grid"] = new JsonObject { ["x"] = grid.X, ["y"] = grid.Y, ["z"] = grid.Z };
         return node;
     }

@@ -15,8 +15,8 @@ namespace Farm.GpuWorker.Consumers;
 
 /// <summary>
 /// Renders one job: skip it when its sweep was cancelled, complete it without rendering when a redelivery finds
-/// its images already stored, otherwise render on a warm pipeline, store every image, count them (idempotently),
-/// and only then return, which acknowledges the message.
+/// its images already stored or the render cache holds them all (copied, counted as cached), otherwise render on a
+/// warm pipeline, store every image, count them (idempotently), and only then return, which acknowledges the message.
 /// </summary>
 public sealed class RenderJobConsumer(
     WorkerSlots slots,
@@ -32,6 +32,7 @@ public sealed class RenderJobConsumer(
     private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(10);
 
     private readonly ResultWriter results = new(bucket);
+    private readonly RenderCache cache = new(bucket, slots.Factory, store);
 
     public async Task Consume(ConsumeContext<RenderJob> context)
     {
@@ -61,6 +62,15 @@ public sealed class RenderJobConsumer(
                          + "holding it crashed, e.g. a GPU driver fault, was killed, lost the broker, or its render kept throwing)";
             logger.LogError("job {Sweep}/{Job} failed: {Reason}", job.SweepId, job.JobIndex, reason);
             await FailAsync(job, indices, reason, slots.All[0].Id);
+            return;
+        }
+
+        // Before taking a pipeline: a job the cache serves needs no GPU, and is not held behind renders.
+        var cacheKeys = await CacheKeysAsync(job, cancellation);
+        if (cacheKeys is not null && await ServedFromCacheAsync(job, cacheKeys, cancellation))
+        {
+            logger.LogInformation("job {Sweep}/{Job} served from the render cache: {Count} images copied, none rendered", job.SweepId, job.JobIndex, indices.Count);
+            await CountAsync(job, indices, slots.All[0].Id, cancellation, cached: true);
             return;
         }
 
@@ -135,11 +145,39 @@ public sealed class RenderJobConsumer(
         }
 
         var renderSeconds = clock.Elapsed.TotalSeconds;
-        await WorkerTracing.TraceAsync("upload", job, slot.Id, () => results.StoreAsync(job, images, slot.Id, renderSeconds, cancellation));
+        await WorkerTracing.TraceAsync("upload", job, slot.Id, () => results.StoreAsync(job, images, slot.Id, renderSeconds, cancellation, cacheKeys?.Identities));
+        if (cacheKeys is not null) await cache.IndexAsync(job, cacheKeys, cancellation);
         await reporter.FlushAsync(FlushLimit);
         await CountAsync(job, indices, slot.Id, cancellation);
         slot.CountJob();
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    private async Task<CacheKeys?> CacheKeysAsync(RenderJob job, CancellationToken cancellation)
+    {
+        try
+        {
+            return await cache.KeysForAsync(job, cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The cache only ever saves work: a model hash that could not be computed means rendering, never failing.
+            logger.LogWarning("job {Sweep}/{Job}: render cache skipped, its inputs could not be identified: {Error}", job.SweepId, job.JobIndex, e.Message);
+            return null;
+        }
+    }
+
+    private async Task<bool> ServedFromCacheAsync(RenderJob job, CacheKeys keys, CancellationToken cancellation)
+    {
+        try
+        {
+            return await WorkerTracing.TraceAsync("cache", job, slots.All[0].Id, () => cache.TryServeAsync(job, keys, cancellation));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("job {Sweep}/{Job}: render cache lookup failed, rendering instead: {Error}", job.SweepId, job.JobIndex, e.Message);
+            return false;
+        }
     }
 
     /// <summary>
@@ -204,10 +242,11 @@ public sealed class RenderJobConsumer(
         logger.LogWarning("job {Sweep}/{Job} handed back: {Why}", job.SweepId, job.JobIndex, why);
     }
 
-    private async Task CountAsync(RenderJob job, IReadOnlyList<long> indices, string worker, CancellationToken cancellation)
+    private async Task CountAsync(RenderJob job, IReadOnlyList<long> indices, string worker, CancellationToken cancellation, bool cached = false)
     {
-        var result = await store.CompleteImagesAsync(job.SweepId, job.JobIndex, indices, worker, DateTimeOffset.UtcNow);
+        var result = await store.CompleteImagesAsync(job.SweepId, job.JobIndex, indices, worker, DateTimeOffset.UtcNow, cached);
         metrics.ImagesCompleted(job, result.NewlyCounted);
+        if (cached) metrics.ImagesCached(job, result.NewlyCounted);
         foreach (var index in indices)
             reporter.Post(s => s.PublishAsync(new SweepProgressed(ProgressKinds.ImageCompleted, job.SweepId, job.JobIndex, index, Worker: worker)));
         if (!result.SweepFinished) return;

@@ -13,6 +13,9 @@ internal sealed class AdapterLibrary(string modelsDirectory)
 {
     private static readonly string[] EmbeddingExtensions = [".safetensors", ".pt", ".bin"];
 
+    // By path, size and write time: a replaced file is hashed again.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long, DateTime), Lazy<Task<string>>> hashes = new();
+
     public string LorasDirectory { get; } = Path.Combine(modelsDirectory, "loras");
 
     public string EmbeddingsDirectory { get; } = Path.Combine(modelsDirectory, "embeddings");
@@ -35,6 +38,35 @@ internal sealed class AdapterLibrary(string modelsDirectory)
 
     public IReadOnlyList<EmbeddingReference> Embeddings(IEnumerable<string>? names) =>
         (names ?? []).Select(n => new EmbeddingReference(EmbeddingPath(n), n)).ToList();
+
+    /// <summary>The LoRA's file, or null when it is not here (or the name is not a plain file name).</summary>
+    public string? FindLora(string name) => OrNull(() => LoraPath(name));
+
+    public string? FindEmbedding(string name) => OrNull(() => EmbeddingPath(name));
+
+    /// <summary>The file's SHA-256 (64 hex digits), computed once per version of the file.</summary>
+    public Task<string> Sha256Async(string file, CancellationToken cancellation)
+    {
+        var info = new FileInfo(file);
+        var hash = hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ => new Lazy<Task<string>>(async () =>
+        {
+            await using var stream = File.OpenRead(file);
+            return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream));
+        }));
+        return hash.Value.WaitAsync(cancellation);
+    }
+
+    private static string? OrNull(Func<string> find)
+    {
+        try
+        {
+            return find();
+        }
+        catch (RenderRejectedException)
+        {
+            return null;
+        }
+    }
 
     private string LoraPath(string name)
     {

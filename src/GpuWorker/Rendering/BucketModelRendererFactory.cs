@@ -24,6 +24,12 @@ internal sealed class BucketModelRendererFactory(ModelLibrary local, ModelCache 
 
     public WorkerAdapters Adapters() => local.Adapters.Names();
 
+    /// <summary>A bucket model's weights hash is its manifest's, so a model not downloaded yet can serve cached images.</summary>
+    public Task<string?> InputsIdentityAsync(RenderJob job, CancellationToken cancellation) =>
+        local.Contains(job.Model) || !remote.TryGetValue(job.Model, out var manifest)
+            ? new ModelLibraryRendererFactory(local, options).InputsIdentityAsync(job, cancellation)
+            : RenderInputs.OfEngineAsync(manifest.WeightsSha256, local.Adapters, options, job, cancellation);
+
     public IImageRenderer Load(string model)
     {
         if (local.Contains(model) || !remote.TryGetValue(model, out var manifest)) return new ModelLibraryRendererFactory(local, options).Load(model);

@@ -33,6 +33,14 @@ public interface IRendererFactory
     /// <summary>The adapters it has, announced in heartbeats; null when it takes any name (nothing to check).</summary>
     WorkerAdapters? Adapters() => null;
 
+    /// <summary>
+    /// What, besides the job's own parameters, decides its pixels: the SHA-256 of the model's weights and of each adapter
+    /// the job names, the engine version and the precision (<see cref="Results.ImageIdentity"/> hashes it with the parameters).
+    /// Null when the factory cannot tell (an unknown model or adapter): the job's images are then neither served from the
+    /// render cache nor added to it.
+    /// </summary>
+    Task<string?> InputsIdentityAsync(RenderJob job, CancellationToken cancellation) => Task.FromResult<string?>(null);
+
     /// <summary>Loads a model; throws <see cref="RenderRejectedException"/> when it cannot be loaded at all.</summary>
     IImageRenderer Load(string model);
 }

@@ -60,6 +60,11 @@ internal sealed class ModelLibraryRendererFactory(ModelLibrary library, Pipeline
 
     public WorkerAdapters Adapters() => library.Adapters.Names();
 
+    public async Task<string?> InputsIdentityAsync(RenderJob job, CancellationToken cancellation) =>
+        library.Contains(job.Model)
+            ? await RenderInputs.OfEngineAsync(await library[job.Model].Sha256.WaitAsync(cancellation), library.Adapters, options, job, cancellation)
+            : null;
+
     public IImageRenderer Load(string model)
     {
         if (!library.Contains(model)) throw new RenderRejectedException($"model '{model}' is not in {library.Directory}");

@@ -45,6 +45,7 @@ internal sealed class FaultInjectingRendererFactory(IRendererFactory inner, IRea
     public string Renderer => inner.Renderer;
     public IReadOnlyList<WorkerModel> Describe() => inner.Describe();
     public WorkerAdapters? Adapters() => inner.Adapters();
+    // No InputsIdentityAsync: a worker with faults never takes images from the render cache, so its faults always strike.
     public IImageRenderer Load(string model) => new FaultyRenderer(inner.Load(model), faults);
 
     private sealed class FaultyRenderer(IImageRenderer inner, IReadOnlyList<RenderFault> faults) : IImageRenderer

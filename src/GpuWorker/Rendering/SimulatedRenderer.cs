@@ -20,6 +20,12 @@ internal sealed class SimulatedRendererFactory(IReadOnlyList<string> models, Tim
 
     public IReadOnlyList<WorkerModel> Describe() => Models.Select(m => new WorkerModel(m, Name, null)).ToList();
 
+    /// <summary>No model file: the model's name stands for its hash, and adapters (any name is taken) by their names.</summary>
+    public Task<string?> InputsIdentityAsync(RenderJob job, CancellationToken cancellation) =>
+        Task.FromResult(Models.Contains(job.Model)
+            ? RenderInputs.Describe(Name, $"{Name}:{job.Model}", (job.Loras ?? []).Select(l => $"lora={l.Name}"), (job.Embeddings ?? []).Select(e => $"embedding={e}"))
+            : null);
+
     public IImageRenderer Load(string model)
     {
         if (!Models.Contains(model)) throw new RenderRejectedException($"model '{model}' is not served by this simulated worker");

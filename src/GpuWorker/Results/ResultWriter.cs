@@ -21,7 +21,9 @@ internal sealed class ResultWriter(IObjectStore bucket)
         return true;
     }
 
-    public async Task StoreAsync(RenderJob job, IReadOnlyList<RenderedImage> images, string worker, double renderSeconds, CancellationToken cancellation)
+    /// <param name="identities">Each image's content identity, recorded in its record; null when the job is not cached.</param>
+    public async Task StoreAsync(RenderJob job, IReadOnlyList<RenderedImage> images, string worker, double renderSeconds, CancellationToken cancellation,
+        IReadOnlyList<string>? identities = null)
     {
         for (var i = 0; i < images.Count; i++)
         {
@@ -30,13 +32,25 @@ internal sealed class ResultWriter(IObjectStore bucket)
             var key = StorageKeys.Image(job.SweepId, index);
             await bucket.PutAsync(key, PngEncoder.EncodeToBytes(image.Image, image.Metadata.ToPngText()), "image/png", cancellation);
             var m = image.Metadata;
-            var record = new ImageRecord(job.SweepId, index,
-                ImageIds.For(job.Model, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale, job.Scheduler, job.Width, job.Height,
-                    job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength),
-                key, job.Model, m.ModelHash ?? "", m.EngineVersion, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale,
-                job.Scheduler, image.Image.Width, image.Image.Height, job.JobIndex, worker, renderSeconds, DateTimeOffset.UtcNow,
-                job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength);
-            await bucket.PutAsync(StorageKeys.ImageRecord(job.SweepId, index), Encoding.UTF8.GetBytes(FarmJson.Serialize(record)), "application/json", cancellation);
+            var record = Record(job, i, m.ModelHash ?? "", m.EngineVersion, image.Image.Width, image.Image.Height, worker, renderSeconds) with { Identity = identities?[i] };
+            await PutRecordAsync(record, cancellation);
         }
     }
+
+    /// <summary>The record of image <paramref name="i"/> of the job, with what only its render knows given.</summary>
+    public static ImageRecord Record(RenderJob job, int i, string modelHash, string engineVersion, int width, int height, string worker, double renderSeconds)
+    {
+        var index = job.FirstImageIndex + i;
+        var seed = job.Seeds[i];
+        return new ImageRecord(job.SweepId, index,
+            ImageIds.For(job.Model, job.Prompt, job.NegativePrompt, seed, job.Steps, job.GuidanceScale, job.Scheduler, job.Width, job.Height,
+                job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength),
+            StorageKeys.Image(job.SweepId, index), job.Model, modelHash, engineVersion, job.Prompt, job.NegativePrompt, seed, job.Steps, job.GuidanceScale,
+            job.Scheduler, width, height, job.JobIndex, worker, renderSeconds, DateTimeOffset.UtcNow,
+            job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength);
+    }
+
+    /// <summary>Writes the record, which marks its image complete: the PNG must be stored already.</summary>
+    public Task PutRecordAsync(ImageRecord record, CancellationToken cancellation) =>
+        bucket.PutAsync(StorageKeys.ImageRecord(record.SweepId, record.Index), Encoding.UTF8.GetBytes(FarmJson.Serialize(record)), "application/json", cancellation);
 }

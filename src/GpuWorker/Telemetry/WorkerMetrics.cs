@@ -13,6 +13,7 @@ public sealed class WorkerMetrics
 
     private readonly Counter<long> completed;
     private readonly Counter<long> failed;
+    private readonly Counter<long> cached;
     private readonly Histogram<double> imageSeconds;
     private readonly Histogram<double> stepSeconds;
 
@@ -21,6 +22,7 @@ public sealed class WorkerMetrics
         var meter = factory.Create(MeterName);
         completed = meter.CreateCounter<long>("farm.images.completed", "{image}", "Images stored and counted (a redelivery counts none)");
         failed = meter.CreateCounter<long>("farm.images.failed", "{image}", "Images that failed without retry");
+        cached = meter.CreateCounter<long>("farm.images.cached", "{image}", "Images copied from the render cache instead of rendered (counted in completed too)");
         imageSeconds = meter.CreateHistogram("farm.image.render.duration", "s", "Render seconds per image (a job's render time over its batch)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ImageBuckets });
         stepSeconds = meter.CreateHistogram("farm.step.duration", "s", "Seconds per denoising step of a job's batch (the first includes the prompt's encoding)",
@@ -30,6 +32,11 @@ public sealed class WorkerMetrics
     public void ImagesCompleted(RenderJob job, int count)
     {
         if (count > 0) completed.Add(count, Model(job));
+    }
+
+    public void ImagesCached(RenderJob job, int count)
+    {
+        if (count > 0) cached.Add(count, Model(job));
     }
 
     public void ImagesFailed(RenderJob job, int count)

@@ -23,7 +23,8 @@ public sealed record SweepSnapshot(
     int Priority = SweepPriority.Default,
     bool Paused = false,
     long PublishedImages = 0,
-    string? FailedReason = null)
+    string? FailedReason = null,
+    long Cached = 0)
 {
     /// <summary>The tenant of sweeps recorded without one (before tenants, or with keys off): only admins see them.</summary>
     public const string NoTenant = "anonymous";
@@ -140,7 +141,8 @@ public interface IProgressStore
     /// </summary>
     Task<bool> JobStartedAsync(string sweepId, long jobIndex, int images, string worker, DateTimeOffset at);
     Task StepAsync(string sweepId, long jobIndex, int images, int step, int totalSteps, string worker);
-    Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at);
+    /// <param name="cached">The images were copied from the render cache, not rendered: they count as completed and as cached.</param>
+    Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at, bool cached = false);
     Task<CountResult> FailImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string error, string worker, DateTimeOffset at);
     /// <summary>The job no longer renders (cancelled, or it will be retried) and nothing was counted.</summary>
     Task JobStoppedAsync(string sweepId, long jobIndex, string state);

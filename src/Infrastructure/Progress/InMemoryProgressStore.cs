@@ -9,7 +9,7 @@ public sealed partial class InMemoryProgressStore : IProgressStore
     private sealed class Sweep
     {
         public required string Id, Model, Tenant;
-        public long Total, Jobs, PublishedJobs, PublishedImages, Completed, Failed;
+        public long Total, Jobs, PublishedJobs, PublishedImages, Completed, Failed, Cached;
         public int BatchSize;
         public DateTimeOffset CreatedAt;
         public DateTimeOffset? StartedAt, FinishedAt;
@@ -69,7 +69,7 @@ public sealed partial class InMemoryProgressStore : IProgressStore
             var running = s.Running.Values.Sum(r => (long)r.Images);
             var fraction = s.Running.Values.Sum(r => r.Total == 0 ? 0 : r.Images * (double)r.Step / r.Total);
             return Task.FromResult<SweepSnapshot?>(new SweepSnapshot(s.Id, s.Model, s.Total, s.Jobs, s.BatchSize, s.CreatedAt, s.StartedAt, s.FinishedAt,
-                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Tenant, s.Priority, s.Paused, s.PublishedImages, s.FailedReason));
+                s.Cancelled, s.PublishedJobs, s.Completed, s.Failed, running, fraction, s.Tenant, s.Priority, s.Paused, s.PublishedImages, s.FailedReason, s.Cached));
         }
     }
 
@@ -158,13 +158,13 @@ public sealed partial class InMemoryProgressStore : IProgressStore
         return PublishAsync(new SweepProgressed(ProgressKinds.Step, sweepId, jobIndex, Step: step, TotalSteps: totalSteps, Worker: worker));
     }
 
-    public Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at) =>
-        Count(sweepId, jobIndex, indices, null, at);
+    public Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at, bool cached = false) =>
+        Count(sweepId, jobIndex, indices, null, at, cached);
 
     public Task<CountResult> FailImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string error, string worker, DateTimeOffset at) =>
         Count(sweepId, jobIndex, indices, error, at);
 
-    private Task<CountResult> Count(string sweepId, long jobIndex, IReadOnlyList<long> indices, string? error, DateTimeOffset at)
+    private Task<CountResult> Count(string sweepId, long jobIndex, IReadOnlyList<long> indices, string? error, DateTimeOffset at, bool cached = false)
     {
         lock (gate)
         {
@@ -178,6 +178,7 @@ public sealed partial class InMemoryProgressStore : IProgressStore
             }
             if (error is null) s.Completed += added;
             else s.Failed += added;
+            if (error is null && cached) s.Cached += added;
             s.Running.Remove(jobIndex);
             var finished = s.Total > 0 && s.Done.Count >= s.Total && s.FinishedAt is null;
             if (finished) s.FinishedAt = at;

@@ -14,7 +14,7 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
 {
     private static readonly TimeSpan JobTtl = TimeSpan.FromDays(1);
 
-    // KEYS: sweep, done, running, failed, job. ARGV: jobIndex, now, kind (c|f), error, idx... A sweep Redis no longer
+    // KEYS: sweep, done, running, failed, job. ARGV: jobIndex, now, kind (c completed, k completed from the render cache, f failed), error, idx... A sweep Redis no longer
     // holds (expired, or lost and not yet rebuilt) counts nothing: its keys are not brought back without their hash.
     private const string CountScript = SweepLua.Functions + """
         if redis.call('HEXISTS', KEYS[1], 'total') == 0 then return {0, 0} end
@@ -26,6 +26,7 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
           end
         end
         if added > 0 then redis.call('HINCRBY', KEYS[1], ARGV[3] == 'f' and 'failed' or 'completed', added) end
+        if added > 0 and ARGV[3] == 'k' then redis.call('HINCRBY', KEYS[1], 'cached', added) end
         redis.call('HDEL', KEYS[3], ARGV[1])
         redis.call('HSET', KEYS[5], 'state', ARGV[3] == 'f' and 'failed' or 'completed', 'updatedAt', ARGV[2])
         redis.call('EXPIRE', KEYS[5], job_ttl(86400))
@@ -99,7 +100,7 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
             fields.GetValueOrDefault("cancelled") == "1", Long(fields, "publishedJobs"), Long(fields, "completed"), Long(fields, "failed"), running, fraction,
             fields.GetValueOrDefault("tenant") is { Length: > 0 } tenant ? tenant : SweepSnapshot.NoTenant,
             fields.TryGetValue("priority", out var priority) ? int.Parse(priority, CultureInfo.InvariantCulture) : SweepPriority.Default,
-            fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"), fields.GetValueOrDefault("failedReason"));
+            fields.GetValueOrDefault("paused") == "1", Long(fields, "publishedImages"), fields.GetValueOrDefault("failedReason"), Long(fields, "cached"));
     }
 
     // KEYS: a sweep list. ARGV: the sweep hash's key prefix, limit. Newest first; the ids of expired sweeps are dropped
@@ -195,8 +196,8 @@ public sealed partial class RedisProgressStore(IConnectionMultiplexer redis, str
         await Task.WhenAll(tasks);
     }
 
-    public Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at) =>
-        CountAsync(sweepId, jobIndex, indices, "c", "", at);
+    public Task<CountResult> CompleteImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string worker, DateTimeOffset at, bool cached = false) =>
+        CountAsync(sweepId, jobIndex, indices, cached ? "k" : "c", "", at);
 
     public Task<CountResult> FailImagesAsync(string sweepId, long jobIndex, IReadOnlyList<long> indices, string error, string worker, DateTimeOffset at) =>
         CountAsync(sweepId, jobIndex, indices, "f", error, at);

@@ -41,6 +41,25 @@ public sealed class FolderObjectStore(string root) : IObjectStore
         }
     }
 
+    public Task<bool> CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellation = default)
+    {
+        var source = PathOf(sourceKey);
+        var path = PathOf(destinationKey);
+        if (!File.Exists(source)) return Task.FromResult(false);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            File.Copy(source, temp);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult(false);
+        }
+        File.Move(temp, path, overwrite: true);
+        return Task.FromResult(true);
+    }
+
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default)
     {
         var path = PathOf(key);

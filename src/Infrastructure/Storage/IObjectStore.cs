@@ -14,6 +14,9 @@ public interface IObjectStore
     /// <summary>Copies the object into <paramref name="destination"/>; false when there is no such key.</summary>
     Task<bool> CopyToAsync(string key, Stream destination, CancellationToken cancellation = default);
 
+    /// <summary>Copies an object to another key inside the bucket (server-side for S3: the bytes never leave it); false when there is no such source.</summary>
+    Task<bool> CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellation = default);
+
     /// <summary>The object's bytes, or null when there is no such key.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken cancellation = default);
 

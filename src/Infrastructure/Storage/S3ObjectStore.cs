@@ -28,6 +28,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         });
+        client.BeforeRequestEvent += UnescapeCopySourceSlashes;
     }
 
     public string Location => $"s3://{bucket}";
@@ -63,6 +64,25 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         {
             using var response = await client.GetObjectAsync(bucket, key, cancellation);
             await response.ResponseStream.CopyToAsync(destination, cancellation);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public async Task<bool> CopyAsync(string sourceKey, string destinationKey, CancellationToken cancellation = default)
+    {
+        try
+        {
+            await client.CopyObjectAsync(new CopyObjectRequest
+            {
+                SourceBucket = bucket,
+                SourceKey = sourceKey,
+                DestinationBucket = bucket,
+                DestinationKey = destinationKey,
+            }, cancellation);
             return true;
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -118,6 +138,16 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         Expires = DateTime.UtcNow.Add(validFor),
         Protocol = http ? Protocol.HTTP : Protocol.HTTPS,
     });
+
+    // The SDK sends x-amz-copy-source as "bucket%2Fkey"; s3rver decodes it with decodeURI, which leaves "%2F", and finds
+    // no such bucket. S3 and MinIO take literal slashes as well, so they are sent literally (before signing).
+    private static void UnescapeCopySourceSlashes(object sender, RequestEventArgs e)
+    {
+        if (e is WebServiceRequestEventArgs { Headers: { } headers } && headers.TryGetValue(CopySourceHeader, out var source))
+            headers[CopySourceHeader] = source.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private const string CopySourceHeader = "x-amz-copy-source";
 
     public void Dispose() => client.Dispose();
 }

@@ -49,7 +49,11 @@ public sealed record WorkerAdapters(IReadOnlyList<string> Loras, IReadOnlyList<s
 /// <summary>A model a worker serves: its family (sd1, sd2, sdxl) and the SHA-256 of its weights once computed.</summary>
 public sealed record WorkerModel(string Name, string Family, string? Sha256);
 
-/// <summary>The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image.</summary>
+/// <summary>
+/// The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image. <see cref="Identity"/> is the
+/// image's content identity (the render cache's key; null when the job was not cached); <see cref="CachedFrom"/> the key of
+/// the PNG it was copied from when the render cache served it (its worker and render time are then the original render's).
+/// </summary>
 public sealed record ImageRecord(
     string SweepId,
     long Index,
@@ -75,4 +79,6 @@ public sealed record ImageRecord(
     string[]? Embeddings = null,
     string? InitAsset = null,
     string? MaskAsset = null,
-    double? Strength = null);
+    double? Strength = null,
+    string? Identity = null,
+    string? CachedFrom = null);

@@ -7,7 +7,8 @@ namespace Farm.Shared.Contracts;
 /// <see cref="Loras"/> and <see cref="Embeddings"/> name files of the worker's <c>loras/</c> and <c>embeddings/</c>
 /// folders by stem; <see cref="Prompt2"/> / <see cref="NegativePrompt2"/> are SDXL's second-encoder prompts.
 /// With <see cref="InitAsset"/> (an asset id, <c>assets/&lt;id&gt;.png</c> in the bucket) the job is img2img at
-/// <see cref="Strength"/>; with <see cref="MaskAsset"/> as well, inpainting.
+/// <see cref="Strength"/>; with <see cref="MaskAsset"/> as well, inpainting. <see cref="Cache"/> false (the spec's <c>cache: false</c>)
+/// renders every image even when the render cache holds it.
 /// </summary>
 public sealed record RenderJob(
     string SweepId,
@@ -29,7 +30,8 @@ public sealed record RenderJob(
     string[]? Embeddings = null,
     string? InitAsset = null,
     string? MaskAsset = null,
-    double? Strength = null);
+    double? Strength = null,
+    bool Cache = true);
 
 /// <summary>A LoRA of the worker's <c>loras/</c> folder, by file stem, and its strength.</summary>
 public sealed record JobLora(string Name, double Scale);

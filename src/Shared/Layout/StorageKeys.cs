@@ -7,6 +7,7 @@ namespace Farm.Shared.Layout;
 /// <c>manifest.json</c> (the spec as accepted), <c>images/&lt;index:D8&gt;.png</c> and <c>.json</c> (the image and its
 /// record; the record is written last, so its presence means the image is complete), <c>contact-sheet.png</c>, <c>grids/&lt;z&gt;-&lt;page&gt;.png</c>.
 /// Uploaded images (init images, masks) are <c>assets/&lt;sha256&gt;.png</c>, shared by every sweep that names them.
+/// The render cache's index is <c>cache/&lt;tenant&gt;/&lt;identity&gt;.json</c>: where the image of that content identity was first stored.
 /// </summary>
 public static class StorageKeys
 {
@@ -25,6 +26,8 @@ public static class StorageKeys
     /// <summary>A file of a pushed model, by its path in a worker's models folder (e.g. <c>sd15/unet/…</c>, <c>sdxl.safetensors</c>).</summary>
     public static string ModelFile(string model, string path) => $"models/{model}/files/{path}";
     public static string Asset(string assetId) => $"assets/{assetId}.png";
+    /// <summary>The render cache's entry for an image identity, per tenant (a tenant never reads another's images).</summary>
+    public static string CacheEntry(string tenant, string identity) => $"cache/{tenant}/{identity}.json";
 
     private static string Index(long index) => index.ToString("D8", CultureInfo.InvariantCulture);
 }
@@ -32,7 +35,7 @@ public static class StorageKeys
 /// <summary>
 /// Redis layout of the live view, all below a configurable prefix (default <c>farm:</c>):
 /// <list type="bullet">
-/// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cancelled, publishedJobs,
+/// <item><c>sweep:{id}</c> hash: model, total, jobs, createdAt, startedAt, finishedAt, completed, failed, cached (of completed, those copied from the render cache), cancelled, publishedJobs,
 /// publishedImages (the publishing cursor), priority, paused, failedReason (ended early), ttl (seconds the sweep's keys live once it
 /// finished: every key below but the lists and the channel expires then; none when absent)</item>
 /// <item><c>sweep:{id}:failed-jobs:{worker}</c> set of job indices the worker failed; <c>sweep:{id}:job-failed-by:{job}</c>

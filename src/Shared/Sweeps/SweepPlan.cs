@@ -97,7 +97,7 @@ public sealed class SweepPlan
         return new RenderJob(sweepId, jobIndex, s.Model, s.Prompt, s.NegativePrompt, s.Steps, s.GuidanceScale, s.Scheduler,
             s.Width, s.Height, combination * seedCount + firstSeed, seeds, ClipSkip: s.ClipSkip,
             Loras: s.Loras.Length == 0 ? null : s.Loras, Embeddings: s.Embeddings.Length == 0 ? null : s.Embeddings,
-            InitAsset: spec.Init, MaskAsset: spec.Mask, Strength: s.Strength);
+            InitAsset: spec.Init, MaskAsset: spec.Mask, Strength: s.Strength, Cache: spec.Cache);
     }
 
     /// <summary>

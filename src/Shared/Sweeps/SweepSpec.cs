@@ -53,6 +53,8 @@ public sealed record SweepSpec
     public long? MaxFailedImages { get; init; }
     /// <summary>The axes of the X/Y/Z plot drawn when the sweep finishes; null chooses them all.</summary>
     public GridAxes? Grid { get; init; }
+    /// <summary>Whether an image rendered before with the same content identity is copied instead of rendered (<c>cache: false</c> renders every image).</summary>
+    public bool Cache { get; init; } = true;
 
     public IReadOnlyList<string> ModelAxis => Models ?? [Model];
     public IReadOnlyList<string> NegativePromptAxis => NegativePrompts ?? [NegativePrompt];

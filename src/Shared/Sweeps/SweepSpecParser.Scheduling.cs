@@ -4,9 +4,9 @@ namespace Farm.Shared.Sweeps;
 
 public static partial class SweepSpecParser
 {
-    private static string[] SchedulingFields => ["priority", "maxFailedImages"];
+    private static string[] SchedulingFields => ["priority", "maxFailedImages", "cache"];
 
-    private static (int Priority, long? MaxFailedImages) ParseSchedulingFields(JsonObject obj, SweepErrors errors)
+    private static (int Priority, long? MaxFailedImages, bool Cache) ParseSchedulingFields(JsonObject obj, SweepErrors errors)
     {
         var priority = Int(obj, "priority", errors) ?? SweepPriority.Default;
         if (!SweepPriority.IsValid(priority))
@@ -18,6 +18,12 @@ public static partial class SweepSpecParser
             if (TryLong(node, out var value) && value >= 0) maxFailed = value;
             else errors.Add("maxFailedImages", "must be a whole number ≥ 0");
         }
-        return (priority, maxFailed);
+        var cache = true;
+        if (obj["cache"] is { } cacheNode)
+        {
+            if (cacheNode.GetValueKind() is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False) cache = cacheNode.GetValue<bool>();
+            else errors.Add("cache", "must be true or false");
+        }
+        return (priority, maxFailed, cache);
     }
 }

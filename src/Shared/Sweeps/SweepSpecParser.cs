@@ -83,7 +83,7 @@ public static partial class SweepSpecParser
         var height = Int(obj, "height", errors) ?? 512;
         var axes = ParseAxisFields(obj, errors);
         var images = ParseImageFields(obj, errors);
-        var (priority, maxFailed) = ParseSchedulingFields(obj, errors);
+        var (priority, maxFailed, cache) = ParseSchedulingFields(obj, errors);
         var grid = ParseGridField(obj, errors);
 
         return new SweepParseResult(CheckGrid(new SweepSpec
@@ -112,6 +112,7 @@ public static partial class SweepSpecParser
             Priority = priority,
             MaxFailedImages = maxFailed,
             Grid = grid,
+            Cache = cache,
         }, errors), errors);
     }
 

@@ -24,6 +24,23 @@ public abstract class ObjectStoreContract
         Assert.Null(await store.GetAsync("sweeps/s/nothing.json"));
     }
 
+    [Fact]
+    public async Task A_copy_inside_the_bucket_reads_back_byte_identical_and_a_missing_source_copies_nothing()
+    {
+        var store = await CreateAsync();
+        var bytes = new byte[300_000];
+        new Random(11).NextBytes(bytes);
+        await store.PutAsync("sweeps/a/images/00000000.png", bytes, "image/png");
+        Assert.True(await store.CopyAsync("sweeps/a/images/00000000.png", "sweeps/b/images/00000007.png"));
+        var copy = await store.GetAsync("sweeps/b/images/00000007.png");
+        Assert.NotNull(copy);
+        Assert.True(bytes.AsSpan().SequenceEqual(copy), "the copy is not byte identical");
+        Assert.Equal(bytes, await store.GetAsync("sweeps/a/images/00000000.png"));
+
+        Assert.False(await store.CopyAsync("sweeps/a/images/00000001.png", "sweeps/b/images/00000008.png"));
+        Assert.False(await store.ExistsAsync("sweeps/b/images/00000008.png"));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(1024 * 1024)]

@@ -32,6 +32,18 @@ public abstract class ProgressStoreContract
     }
 
     [Fact]
+    public async Task Images_from_the_render_cache_count_as_completed_and_as_cached_once()
+    {
+        var store = await CreateAsync();
+        await store.CreateSweepAsync("s1", "tiny", 4, 2, 2, DateTimeOffset.UtcNow);
+        Assert.Equal(new CountResult(2, false), await store.CompleteImagesAsync("s1", 0, [0, 1], "w1", DateTimeOffset.UtcNow, cached: true));
+        Assert.Equal(new CountResult(0, false), await store.CompleteImagesAsync("s1", 0, [0, 1], "w1", DateTimeOffset.UtcNow, cached: true));
+        Assert.Equal(new CountResult(2, true), await store.CompleteImagesAsync("s1", 1, [2, 3], "w1", DateTimeOffset.UtcNow));
+        var sweep = (await store.GetSweepAsync("s1"))!;
+        Assert.Equal((4L, 2L, 0L, "completed"), (sweep.Completed, sweep.Cached, sweep.Failed, sweep.State));
+    }
+
+    [Fact]
     public async Task A_job_of_a_sweep_the_store_does_not_hold_neither_starts_nor_counts()
     {
         var store = await CreateAsync();

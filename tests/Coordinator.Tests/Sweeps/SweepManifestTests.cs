@@ -30,6 +30,15 @@ public sealed class SweepManifestTests
     }
 
     [Fact]
+    public void Cache_false_survives_the_manifest()
+    {
+        var spec = SweepSpecParser.Parse("""{"model":"tiny","prompts":["a"],"seeds":[1],"cache":false}""").Spec!;
+        Assert.False(SweepManifest.Read(SweepManifest.Write("sw-1", spec, 1, DateTimeOffset.UnixEpoch)).Spec.Cache);
+        var cached = SweepSpecParser.Parse("""{"model":"tiny","prompts":["a"],"seeds":[1]}""").Spec!;
+        Assert.True(SweepManifest.Read(SweepManifest.Write("sw-1", cached, 1, DateTimeOffset.UnixEpoch)).Spec.Cache);
+    }
+
+    [Fact]
     public void A_plan_rebuilt_from_the_manifest_has_the_same_images_and_jobs_for_every_axis()
     {
         var parsed = SweepSpecParser.Parse(EveryAxis);

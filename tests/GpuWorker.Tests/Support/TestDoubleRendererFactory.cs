@@ -8,14 +8,19 @@ namespace Farm.GpuWorker.Tests.Support;
 /// <summary>
 /// Test double for the engine, for messaging tests only: the seed decides every pixel (random bytes, no diffusion);
 /// steps can be slowed down to test cancellation, and <paramref name="failure"/> names the exception, if any, a job
-/// throws (a <see cref="RenderRejectedException"/> fails it as a bad job; others are retried). Tests of rendering use
-/// the real engine.
+/// throws (a <see cref="RenderRejectedException"/> fails it as a bad job; others are retried). With <paramref name="cacheable"/>
+/// its inputs have an identity (the model's name standing for its hash), so the render cache serves its images.
+/// Tests of rendering use the real engine.
 /// </summary>
-internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay, Func<RenderJob, Exception?>? failure = null) : IRendererFactory
+internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> stepDelay, Func<RenderJob, Exception?>? failure = null, bool cacheable = false)
+    : IRendererFactory
 {
     public IReadOnlyList<string> Models => [model];
 
     public string Renderer => "test-double";
+
+    public Task<string?> InputsIdentityAsync(RenderJob job, CancellationToken cancellation) =>
+        Task.FromResult(cacheable && job.Model == model ? $"test-double:{model}" : null);
 
     public IImageRenderer Load(string name) => new FakeRenderer(name, stepDelay, failure ?? (_ => null));
 
