@@ -138,7 +138,7 @@ public sealed class RenderJobConsumer(
         await WorkerTracing.TraceAsync("upload", job, slot.Id, () => results.StoreAsync(job, images, slot.Id, renderSeconds, cancellation));
         await reporter.FlushAsync(FlushLimit);
         await CountAsync(job, indices, slot.Id, cancellation);
-        slot.CountJob();
+        slot.CountJob(images.Count);
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
     }
 

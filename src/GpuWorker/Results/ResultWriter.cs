@@ -35,7 +35,7 @@ internal sealed class ResultWriter(IObjectStore bucket)
                     job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength),
                 key, job.Model, m.ModelHash ?? "", m.EngineVersion, job.Prompt, job.NegativePrompt, image.Seed, job.Steps, job.GuidanceScale,
                 job.Scheduler, image.Image.Width, image.Image.Height, job.JobIndex, worker, renderSeconds, DateTimeOffset.UtcNow,
-                job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength);
+                job.ClipSkip, job.Loras, job.Embeddings, job.InitAsset, job.MaskAsset, job.Strength, m.ToA1111Parameters());
             await bucket.PutAsync(StorageKeys.ImageRecord(job.SweepId, index), Encoding.UTF8.GetBytes(FarmJson.Serialize(record)), "application/json", cancellation);
         }
     }

@@ -26,6 +26,7 @@ public sealed record SweepProgressed(
 /// <summary>
 /// What a worker announces every few seconds; the coordinator lists these and learns the served models.
 /// <see cref="Renderer"/> is what renders its images: <c>farm-engine</c>, or <c>simulated</c> for a test worker.
+/// <see cref="ImagesPerMinute"/> is its rate over the last few minutes (see <c>WorkerSlot.ImagesPerMinute</c>).
 /// </summary>
 public sealed record WorkerHeartbeat(
     string WorkerId,
@@ -38,7 +39,8 @@ public sealed record WorkerHeartbeat(
     DateTimeOffset At,
     IReadOnlyList<WorkerModel>? ModelDetails = null,
     string? Renderer = null,
-    WorkerAdapters? Adapters = null);
+    WorkerAdapters? Adapters = null,
+    double? ImagesPerMinute = null);
 
 /// <summary>
 /// The LoRAs and embeddings a worker has (by file stem), so the coordinator refuses a sweep naming one no worker has.
@@ -49,7 +51,10 @@ public sealed record WorkerAdapters(IReadOnlyList<string> Loras, IReadOnlyList<s
 /// <summary>A model a worker serves: its family (sd1, sd2, sdxl) and the SHA-256 of its weights once computed.</summary>
 public sealed record WorkerModel(string Name, string Family, string? Sha256);
 
-/// <summary>The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image.</summary>
+/// <summary>
+/// The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image. <see cref="Infotext"/>
+/// is the PNG's own AUTOMATIC1111 <c>parameters</c> text, so the gallery shows it without opening the PNG.
+/// </summary>
 public sealed record ImageRecord(
     string SweepId,
     long Index,
@@ -75,4 +80,5 @@ public sealed record ImageRecord(
     string[]? Embeddings = null,
     string? InitAsset = null,
     string? MaskAsset = null,
-    double? Strength = null);
+    double? Strength = null,
+    string? Infotext = null);
