@@ -83,8 +83,12 @@ export function sweepView(main, id) {
         h('td', { class: 'num' }, i.index), h('td', { class: 'num' }, i.seed), h('td', {}, i.prompt), h('td', { class: 'error-text' }, i.error ?? '')))));
   }
 
+  // The worker that counts the last image draws the grids after the sweep is completed: look again for a while.
+  let gridTimer = null;
   async function loadGrids() {
     const list = await api.grids(id);
+    const recent = status?.state === 'completed' && Date.now() - new Date(status.finishedAt ?? 0).getTime() < 120_000;
+    if (list.items.length === 0 && recent && !abort.signal.aborted) gridTimer = setTimeout(() => loadGrids().catch(() => {}), 2000);
     gridSection.hidden = list.items.length === 0;
     replace(grids, list.items.map(g => h('figure', {},
       h('a', { href: g.url, target: '_blank', rel: 'noopener' }, h('img', { src: g.url, alt: `grid ${g.z}, page ${g.page}`, loading: 'lazy' })),
@@ -154,7 +158,7 @@ export function sweepView(main, id) {
     } finally {
       following = false;
     }
-    if (!abort.signal.aborted) { await loadImages(); await loadFailed(); await loadGrids(); }
+    if (!abort.signal.aborted) { showStatus(await api.sweep(id)); await loadImages(); await loadFailed(); await loadGrids(); }
   }
 
   (async () => {
@@ -168,7 +172,7 @@ export function sweepView(main, id) {
       fail(e.status === 404 ? 'No such sweep (or it belongs to another tenant).' : e.message);
     }
   })();
-  return () => { abort.abort(); clearTimeout(reloadTimer); };
+  return () => { abort.abort(); clearTimeout(reloadTimer); clearTimeout(gridTimer); };
 }
 
 function fact(name, value) {
