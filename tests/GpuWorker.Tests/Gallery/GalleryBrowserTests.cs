@@ -128,6 +128,7 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         await page.Locator("button[data-action='pause']").ClickAsync();
         await coordinator.WaitForStateAsync(id, Deadline, "paused");
         await Expect(page.Locator(".summary .badge")).ToHaveTextAsync("paused");
+        await Browser.ScreenshotAsync(page, "gallery-paused");
 
         await page.Locator("button[data-action='resume']").ClickAsync();
         await coordinator.WaitForStateAsync(id, Deadline, "running", "completed");

@@ -101,7 +101,7 @@ export function sweepView(main, id) {
     status = s;
     replace(summary,
       h('div', { class: 'summary-row' }, badge(s.state), progressBar(s.progress, s.state), h('span', { class: 'pct' }, `${(s.progress * 100).toFixed(0)}%`)),
-      h('dl', { class: 'facts' },
+      h('dl', { class: 'facts inline' },
         fact('Model', s.model), fact('Images', `${s.images.completed} done · ${s.images.running} running · ${s.images.queued} queued · ${s.images.failed} failed · ${s.images.total} in all`),
         fact('ETA', s.etaSeconds == null ? '—' : duration(s.etaSeconds)), fact('Priority', s.priority),
         s.tenant ? fact('Tenant', s.tenant) : null,
@@ -176,5 +176,5 @@ export function sweepView(main, id) {
 }
 
 function fact(name, value) {
-  return [h('dt', {}, name), h('dd', {}, value)];
+  return h('div', {}, h('dt', {}, name), h('dd', {}, value));
 }
