@@ -76,6 +76,7 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         await page.Locator("#spec").FillAsync(Spec());
         await page.Locator("#dry-run").ClickAsync();
         await Expect(page.Locator("#estimate-images")).ToHaveTextAsync("6");
+        await Browser.ScreenshotAsync(page, "gallery-submit");
         Assert.Empty((await coordinator.Http.GetFromJsonAsync<List<SweepStatus>>("/v1/sweeps", FarmJson.Options))!);
 
         var id = await SubmitFromFormAsync(page, Spec());
@@ -171,5 +172,6 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
 
         await page.GotoAsync("/#/");
         await Expect(page.Locator($"tr[data-sweep='{sweep.Id}'] td.tenant")).ToHaveTextAsync("anonymous");
+        await Browser.ScreenshotAsync(page, "gallery-sweeps");
     }
 }

@@ -98,6 +98,7 @@ export function sweepView(main, id) {
   function showStatus(s) {
     const completedBefore = status?.images.completed;
     const failedBefore = status?.images.failed;
+    const runningBefore = status?.images.running;
     status = s;
     replace(summary,
       h('div', { class: 'summary-row' }, badge(s.state), progressBar(s.progress, s.state), h('span', { class: 'pct' }, `${(s.progress * 100).toFixed(0)}%`)),
@@ -109,7 +110,7 @@ export function sweepView(main, id) {
         s.reason ? fact('Reason', s.reason) : null),
       s.contactSheetUrl ? h('p', {}, h('a', { href: s.contactSheetUrl, target: '_blank', rel: 'noopener' }, 'Contact sheet')) : null);
     showControls(s);
-    if (completedBefore !== undefined && (s.images.completed !== completedBefore || s.images.failed !== failedBefore)) reloadSoon();
+    if (completedBefore !== undefined && (s.images.completed !== completedBefore || s.images.failed !== failedBefore || s.images.running !== runningBefore)) reloadSoon();
     if (failedBefore !== s.images.failed) loadFailed().catch(() => {});
   }
 
