@@ -25,13 +25,15 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
     private CoordinatorUnderTest coordinator = null!;
     private InProcessWorkers workers = null!;
     private Browser browser = null!;
+    private volatile bool cursed = true;
 
     public async Task InitializeAsync()
     {
         coordinator = await CoordinatorUnderTest.StartAsync("gallery",
             new CoordinatorOptions { DefaultBatchSize = 2, QueuedPerPipeline = 1, MaxImages = 1000, MaxWidth = 256, MaxHeight = 256 });
         workers = new InProcessWorkers(coordinator.Settings, model) { StepDelay = TimeSpan.FromMilliseconds(250) };
-        await workers.StartAsync("gallery-w1");
+        // Seed 666 fails as a bad job (not retried in place) while "cursed" holds.
+        await workers.StartAsync("gallery-w1", seed => cursed && seed == 666 ? new ArgumentException("seed 666 is cursed") : null, o => o.Retries = 0);
         await coordinator.WaitForWorkersAsync(model, 1, Deadline);
         browser = await Browser.LaunchAsync();
     }
@@ -62,10 +64,11 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
 
     private async Task<string> SubmitFromFormAsync(IPage page, string spec)
     {
-        await page.GotoAsync("/#/submit");
+        if (!page.Url.EndsWith("#/submit", StringComparison.Ordinal)) await page.GotoAsync("/#/submit");
         await page.Locator("#spec").FillAsync(spec);
         await page.Locator("#submit").ClickAsync();
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("#/sweeps/.+"));
+        // A hash route: the URL changes without a page load.
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("#/sweeps/.+"), new() { Timeout = 30_000 });
         return Uri.UnescapeDataString(page.Url[(page.Url.IndexOf("#/sweeps/", StringComparison.Ordinal) + "#/sweeps/".Length)..]);
     }
 
@@ -139,6 +142,25 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         Assert.Equal("cancelled", cancelled.State);
         await Expect(page.Locator(".summary .badge")).ToHaveTextAsync("cancelled");
         await Expect(page.Locator("button[data-action='cancel']")).ToBeDisabledAsync();
+    }
+
+    [Fact]
+    public async Task A_failed_image_is_listed_with_its_error_and_retry_failed_renders_it_again()
+    {
+        // Batches of 2: seeds 1 and 2 are one job, 666 the other, so only image 2 fails.
+        var sweep = await coordinator.SubmitAsync($$"""{"model":"{{model}}","prompts":["p"],"seeds":[1,2,666],"steps":1,"width":16,"height":16}""");
+        await coordinator.WaitForStateAsync(sweep.Id, Deadline, "failed");
+
+        var page = await browser.OpenAsync(Url, $"/#/sweeps/{sweep.Id}");
+        await Expect(page.Locator(".tile[data-index='2']")).ToHaveAttributeAsync("data-state", "failed");
+        await Expect(page.Locator("table.failed-images tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("table.failed-images td.error-text")).ToContainTextAsync("seed 666 is cursed");
+
+        cursed = false;
+        await page.Locator("button[data-action='retry']").ClickAsync();
+        await coordinator.WaitForStateAsync(sweep.Id, Deadline, "completed");
+        await Expect(page.Locator(".tile[data-index='2']")).ToHaveAttributeAsync("data-state", "completed", new() { Timeout = 30_000 });
+        await Expect(page.Locator("table.failed-images")).ToBeHiddenAsync();
     }
 
     [Fact]

@@ -1,13 +1,5 @@
 // The coordinator's /v1 API with the tab's API key. A 401 asks for a key (once, however many calls wait) and retries.
-import { askForKey } from './key.js';
-
-const KeyName = 'farmKey';
-
-export const key = {
-  get: () => sessionStorage.getItem(KeyName),
-  set: value => sessionStorage.setItem(KeyName, value),
-  forget: () => sessionStorage.removeItem(KeyName),
-};
+import { askForKey, key } from './key.js';
 
 export class ApiError extends Error {
   constructor(status, problem) {

@@ -1,5 +1,5 @@
 // Hash routes to views; each view renders into <main> and returns a function that stops its timers and streams.
-import { key } from './api.js';
+import { key } from './key.js';
 import { sweepsView } from './sweeps.js';
 import { sweepView } from './sweep.js';
 import { submitView } from './submit.js';

@@ -1,4 +1,12 @@
-// The API key prompt: one dialog, however many requests are waiting for a key.
+// The tab's API key (sessionStorage) and its prompt: one dialog, however many requests are waiting for a key.
+const KeyName = 'farmKey';
+
+export const key = {
+  get: () => sessionStorage.getItem(KeyName),
+  set: value => sessionStorage.setItem(KeyName, value),
+  forget: () => sessionStorage.removeItem(KeyName),
+};
+
 let pending = null;
 
 export function askForKey(why) {
@@ -13,16 +21,17 @@ export function askForKey(why) {
       event.preventDefault();
       const value = input.value.trim();
       if (!value) return;
-      sessionStorage.setItem('farmKey', value);
+      key.set(value);
       dialog.close();
       pending = null;
       document.getElementById('forget-key').hidden = false;
       resolve(value);
     }, { once: true });
   });
-  // The key is needed: Esc must not close the prompt and leave every request waiting.
-  dialog.addEventListener('cancel', event => event.preventDefault());
   if (!dialog.open) dialog.showModal();
   input.focus();
   return pending;
 }
+
+// The key is needed: Esc must not close the prompt and leave every request waiting.
+document.getElementById('key-dialog').addEventListener('cancel', event => event.preventDefault());
