@@ -23,9 +23,12 @@ internal sealed class Browser : IAsyncDisposable
         return new Browser(playwright, browser);
     }
 
-    public async Task<IPage> OpenAsync(Uri coordinator, string path = "/")
+    public async Task<IPage> OpenAsync(Uri coordinator, string path = "/", ColorScheme colors = ColorScheme.Light)
     {
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = coordinator.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 860 } });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = coordinator.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 860 }, ColorScheme = colors,
+        });
         context.SetDefaultTimeout(30_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync(path);

@@ -151,10 +151,11 @@ public sealed class GalleryBrowserTests : IAsyncLifetime
         var sweep = await coordinator.SubmitAsync($$"""{"model":"{{model}}","prompts":["p"],"seeds":[1,2,666],"steps":1,"width":16,"height":16}""");
         await coordinator.WaitForStateAsync(sweep.Id, Deadline, "failed");
 
-        var page = await browser.OpenAsync(Url, $"/#/sweeps/{sweep.Id}");
+        var page = await browser.OpenAsync(Url, $"/#/sweeps/{sweep.Id}", ColorScheme.Dark);
         await Expect(page.Locator(".tile[data-index='2']")).ToHaveAttributeAsync("data-state", "failed");
         await Expect(page.Locator("table.failed-images tbody tr")).ToHaveCountAsync(1);
         await Expect(page.Locator("table.failed-images td.error-text")).ToContainTextAsync("seed 666 is cursed");
+        await Browser.ScreenshotAsync(page, "gallery-failed-dark");
 
         cursed = false;
         await page.Locator("button[data-action='retry']").ClickAsync();
