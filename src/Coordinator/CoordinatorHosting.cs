@@ -1,5 +1,6 @@
 using Farm.Coordinator.Api;
 using Farm.Coordinator.Assets;
+using Farm.Coordinator.Gallery;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
 using Farm.Coordinator.Tenancy;
@@ -50,7 +51,7 @@ public static class CoordinatorHosting
         app.MapFarmHealth();
         app.MapPrometheusScrapingEndpoint(FarmTelemetry.ScrapePath).WithTags("health");
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");
-        app.MapGet("/", () => TypedResults.Content(StatusPage.Html, "text/html; charset=utf-8")).ExcludeFromDescription();
+        app.MapGallery();
         return app;
     }
 }

@@ -4,7 +4,7 @@ using Farm.Infrastructure.Hosting;
 
 namespace Farm.Cli.Commands;
 
-/// <summary>`farm coordinator [--urls http://0.0.0.0:8080]`: the HTTP API, sweep expansion and status page.</summary>
+/// <summary>`farm coordinator [--urls http://0.0.0.0:8080]`: the HTTP API, sweep expansion and web gallery.</summary>
 internal static class CoordinatorCommand
 {
     public static Command Create()
@@ -13,7 +13,7 @@ internal static class CoordinatorCommand
             Environment.GetEnvironmentVariable("FARM_COORDINATOR_URLS") ?? "http://127.0.0.1:8080");
         var verbose = FarmOptions.Verbose();
         var logFormat = FarmOptions.LogFormat();
-        var command = new Command("coordinator", "run the coordinator: HTTP API, sweep expansion, status page") { urlsOption, verbose, logFormat };
+        var command = new Command("coordinator", "run the coordinator: HTTP API, sweep expansion, web gallery") { urlsOption, verbose, logFormat };
         command.SetAction((parse, cancellation) =>
             RunAsync(parse.GetValue(urlsOption)!, parse.GetValue(verbose), parse.GetValue(logFormat) == "json", cancellation));
         return command;
@@ -31,7 +31,7 @@ internal static class CoordinatorCommand
             await app.DisposeAsync();
             throw new UsageException(e.Message);
         }
-        Console.WriteLine($"coordinator listening on {string.Join(", ", app.Urls)} (status page at /, OpenAPI at /openapi/v1.json)");
+        Console.WriteLine($"coordinator listening on {string.Join(", ", app.Urls)} (web gallery at /, OpenAPI at /openapi/v1.json)");
         await GracefulStop.RunUntilStoppedAsync(app, Farm.Coordinator.CoordinatorHosting.StopBudget, cancellation);
         return 0;
     }

@@ -50,6 +50,7 @@ internal static class SweepEndpoints
         sweeps.MapDelete("/{id}", CancelAsync).WithSummary("Cancel: queued jobs are skipped, running ones stop at their next step");
         sweeps.MapSchedulingApi();
         sweeps.MapGridApi();
+        sweeps.MapImageDetailApi();
         v1.MapGet("/workers", WorkersAsync).WithTags("workers").WithSummary("Workers that sent a heartbeat recently (admin keys)")
             .RequireAuthorization(Callers.AdminPolicy);
         return v1;

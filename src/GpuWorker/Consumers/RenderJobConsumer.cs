@@ -149,7 +149,7 @@ public sealed class RenderJobConsumer(
         if (cacheKeys is not null) await cache.IndexAsync(job, cacheKeys, cancellation);
         await reporter.FlushAsync(FlushLimit);
         await CountAsync(job, indices, slot.Id, cancellation);
-        slot.CountJob();
+        slot.CountJob(images.Count);
         logger.LogInformation("job {Sweep}/{Job} done: {Count} images in {Seconds:F1}s", job.SweepId, job.JobIndex, images.Count, clock.Elapsed.TotalSeconds);
     }
 

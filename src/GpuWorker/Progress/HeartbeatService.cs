@@ -43,7 +43,8 @@ public sealed class HeartbeatService(WorkerSlots slots, WorkerOptions options, P
         foreach (var slot in slots.All)
         {
             var heartbeat = new WorkerHeartbeat(slot.Id, Environment.MachineName, options.Device, slots.Models, slot.JobsDone, slot.CurrentJob,
-                slot.StartedAt, DateTimeOffset.UtcNow, slots.Factory.Describe(), slots.Factory.Renderer, slots.Factory.Adapters());
+                slot.StartedAt, DateTimeOffset.UtcNow, slots.Factory.Describe(), slots.Factory.Renderer, slots.Factory.Adapters(),
+                slot.ImagesPerMinute());
             reporter.Post(s => s.HeartbeatAsync(heartbeat));
         }
     }

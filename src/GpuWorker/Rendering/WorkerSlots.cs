@@ -7,13 +7,21 @@ public sealed class WorkerSlot(string id, IRendererFactory factory) : IDisposabl
 {
     private readonly Dictionary<string, IImageRenderer> warm = new(StringComparer.Ordinal);
     private long jobsDone;
+    private readonly RecentRate recent = new(TimeSpan.FromMinutes(5));
 
     public string Id { get; } = id;
     public string? CurrentJob { get; internal set; }
     public long JobsDone => Interlocked.Read(ref jobsDone);
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
 
-    internal void CountJob() => Interlocked.Increment(ref jobsDone);
+    internal void CountJob(int images)
+    {
+        Interlocked.Increment(ref jobsDone);
+        recent.Add(images);
+    }
+
+    /// <summary>Images finished per minute over the last few minutes (<see cref="RecentRate"/>).</summary>
+    public double ImagesPerMinute() => recent.PerMinute();
 
     /// <summary>The model's pipeline, loaded on first use and kept.</summary>
     public IImageRenderer Renderer(string model)

@@ -49,7 +49,7 @@ internal sealed class RenderCache(IObjectStore bucket, IRendererFactory renderer
         {
             var (entry, source) = sources[i];
             var record = ResultWriter.Record(job, i, source.ModelHash, source.EngineVersion, source.Width, source.Height, source.Worker, source.RenderSeconds)
-                with { Identity = keys.Identities[i], CachedFrom = entry.Image };
+                with { Identity = keys.Identities[i], CachedFrom = entry.Image, Infotext = source.Infotext };
             if (!await bucket.CopyAsync(entry.Image, record.Key, cancellation)) return false;
             copies.Add(record);
         }

@@ -32,7 +32,7 @@ internal sealed class ResultWriter(IObjectStore bucket)
             var key = StorageKeys.Image(job.SweepId, index);
             await bucket.PutAsync(key, PngEncoder.EncodeToBytes(image.Image, image.Metadata.ToPngText()), "image/png", cancellation);
             var m = image.Metadata;
-            var record = Record(job, i, m.ModelHash ?? "", m.EngineVersion, image.Image.Width, image.Image.Height, worker, renderSeconds) with { Identity = identities?[i] };
+            var record = Record(job, i, m.ModelHash ?? "", m.EngineVersion, image.Image.Width, image.Image.Height, worker, renderSeconds) with { Identity = identities?[i], Infotext = m.ToA1111Parameters() };
             await PutRecordAsync(record, cancellation);
         }
     }

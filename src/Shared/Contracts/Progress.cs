@@ -26,6 +26,7 @@ public sealed record SweepProgressed(
 /// <summary>
 /// What a worker announces every few seconds; the coordinator lists these and learns the served models.
 /// <see cref="Renderer"/> is what renders its images: <c>farm-engine</c>, or <c>simulated</c> for a test worker.
+/// <see cref="ImagesPerMinute"/> is its rate over the last few minutes (see <c>WorkerSlot.ImagesPerMinute</c>).
 /// </summary>
 public sealed record WorkerHeartbeat(
     string WorkerId,
@@ -38,7 +39,8 @@ public sealed record WorkerHeartbeat(
     DateTimeOffset At,
     IReadOnlyList<WorkerModel>? ModelDetails = null,
     string? Renderer = null,
-    WorkerAdapters? Adapters = null);
+    WorkerAdapters? Adapters = null,
+    double? ImagesPerMinute = null);
 
 /// <summary>
 /// The LoRAs and embeddings a worker has (by file stem), so the coordinator refuses a sweep naming one no worker has.
@@ -53,6 +55,7 @@ public sealed record WorkerModel(string Name, string Family, string? Sha256);
 /// The per-image JSON record stored beside each PNG; the bucket's ledger entry for that image. <see cref="Identity"/> is the
 /// image's content identity (the render cache's key; null when the job was not cached); <see cref="CachedFrom"/> the key of
 /// the PNG it was copied from when the render cache served it (its worker and render time are then the original render's).
+/// <see cref="Infotext"/> is the PNG's own AUTOMATIC1111 <c>parameters</c> text, so the gallery shows it without opening the PNG.
 /// </summary>
 public sealed record ImageRecord(
     string SweepId,
@@ -81,4 +84,5 @@ public sealed record ImageRecord(
     string? MaskAsset = null,
     double? Strength = null,
     string? Identity = null,
-    string? CachedFrom = null);
+    string? CachedFrom = null,
+    string? Infotext = null);

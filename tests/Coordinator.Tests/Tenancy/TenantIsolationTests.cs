@@ -62,7 +62,7 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         {
             (HttpMethod.Get, $"v1/sweeps/{sweep.Id}"), (HttpMethod.Get, $"v1/sweeps/{sweep.Id}/images"),
             (HttpMethod.Get, $"v1/sweeps/{sweep.Id}/images?state=completed"), (HttpMethod.Get, $"v1/sweeps/{sweep.Id}/events"),
-            (HttpMethod.Get, $"v1/sweeps/{sweep.Id}/grids"),
+            (HttpMethod.Get, $"v1/sweeps/{sweep.Id}/grids"), (HttpMethod.Get, $"v1/sweeps/{sweep.Id}/images/1"),
             (HttpMethod.Delete, $"v1/sweeps/{sweep.Id}"), (HttpMethod.Post, $"v1/sweeps/{sweep.Id}/pause"),
             (HttpMethod.Post, $"v1/sweeps/{sweep.Id}/resume"), (HttpMethod.Post, $"v1/sweeps/{sweep.Id}/retry"),
         })

@@ -43,7 +43,7 @@ internal sealed class TestDoubleRendererFactory(string model, Func<TimeSpan> ste
                 new Random((int)seed).NextBytes(pixels);
                 return new RenderedImage(seed, new RgbImage(job.Width, job.Height, 3, pixels), new GenerationMetadata
                 {
-                    Prompt = job.Prompt, Steps = job.Steps, Sampler = job.Scheduler, CfgScale = job.GuidanceScale, Seed = seed,
+                    Prompt = job.Prompt, NegativePrompt = job.NegativePrompt, Steps = job.Steps, Sampler = job.Scheduler, CfgScale = job.GuidanceScale, Seed = seed,
                     Width = job.Width, Height = job.Height, ModelName = name, ModelHash = "fake", EngineVersion = "fake",
                 });
             }).ToList();
