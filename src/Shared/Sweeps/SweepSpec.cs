@@ -53,6 +53,8 @@ public sealed record SweepSpec
     public long? MaxFailedImages { get; init; }
     /// <summary>The axes of the X/Y/Z plot drawn when the sweep finishes; null chooses them all.</summary>
     public GridAxes? Grid { get; init; }
+    /// <summary>Where signed events of this sweep are POSTed; null sends none.</summary>
+    public WebhookSpec? Webhook { get; init; }
 
     public IReadOnlyList<string> ModelAxis => Models ?? [Model];
     public IReadOnlyList<string> NegativePromptAxis => NegativePrompts ?? [NegativePrompt];
