@@ -35,14 +35,7 @@ public sealed class WebhookFarmTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await receiver.StartAsync();
-        coordinator = await CoordinatorUnderTest.StartAsync("webhooks", new CoordinatorOptions { DefaultBatchSize = 2, MaxImages = 1000 },
-            configure: services => services.Configure<WebhookOptions>(o =>
-            {
-                o.AllowPrivateTargets = true;
-                o.InitialBackoff = TimeSpan.FromMilliseconds(200);
-                o.MaxBackoff = TimeSpan.FromSeconds(1);
-                o.PollInterval = TimeSpan.FromMilliseconds(100);
-            }));
+        coordinator = await StartCoordinatorAsync();
         workers = new InProcessWorkers(coordinator.Settings, model);
         await workers.StartAsync("w1");
         await coordinator.WaitForWorkersAsync(model, 1, Deadline);
@@ -142,6 +135,32 @@ public sealed class WebhookFarmTests : IAsyncLifetime
         var errors = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!.AsObject();
         Assert.Contains("private", (string)errors["webhook.url"]![0]!);
     }
+
+    [Fact]
+    public async Task Deliveries_still_queued_when_the_coordinator_stops_are_sent_by_the_next_one()
+    {
+        receiver.FailFirst("restart", int.MaxValue);
+        var accepted = await coordinator.SubmitAsync(Spec("restart", """["sweep"]"""));
+        await coordinator.WaitForStateAsync(accepted.Id, Deadline, "completed", "failed");
+        await CoordinatorUnderTest.WaitUntilAsync(() => Task.FromResult(receiver.All("restart").Count > 0), Deadline, "the first, refused, attempt");
+        var settings = coordinator.Settings;
+        await coordinator.DisposeAsync();
+
+        receiver.FailFirst("restart", 0);
+        coordinator = await StartCoordinatorAsync(settings);
+        await CoordinatorUnderTest.WaitUntilAsync(() => Task.FromResult(receiver.Accepted("restart").Count > 0), Deadline, "the delivery accepted after the restart");
+        Assert.Equal(receiver.All("restart")[0].Delivery, receiver.Accepted("restart")[0].Delivery);
+    }
+
+    private static Task<CoordinatorUnderTest> StartCoordinatorAsync(IReadOnlyDictionary<string, string>? settings = null) =>
+        CoordinatorUnderTest.StartAsync("webhooks", new CoordinatorOptions { DefaultBatchSize = 2, MaxImages = 1000 }, settings,
+            services => services.Configure<WebhookOptions>(o =>
+            {
+                o.AllowPrivateTargets = true;
+                o.InitialBackoff = TimeSpan.FromMilliseconds(200);
+                o.MaxBackoff = TimeSpan.FromSeconds(1);
+                o.PollInterval = TimeSpan.FromMilliseconds(100);
+            }));
 
     private string Spec(string hook, string events) => $$"""
         {"model":"{{model}}","prompts":["a fox"],"seeds":[101,102,103,104],"steps":2,"width":64,"height":64,
