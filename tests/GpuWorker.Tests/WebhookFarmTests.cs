@@ -152,7 +152,29 @@ public sealed class WebhookFarmTests : IAsyncLifetime
         Assert.Equal(receiver.All("restart")[0].Delivery, receiver.Accepted("restart")[0].Delivery);
     }
 
-    private static Task<CoordinatorUnderTest> StartCoordinatorAsync(IReadOnlyDictionary<string, string>? settings = null) =>
+    [Fact]
+    public async Task A_delivery_refused_for_longer_than_the_retry_duration_is_given_up_and_the_status_says_so()
+    {
+        // The same farm, with a coordinator that retries for one second only.
+        var settings = coordinator.Settings;
+        await coordinator.DisposeAsync();
+        coordinator = await StartCoordinatorAsync(settings, o => o.MaxRetryDuration = TimeSpan.FromSeconds(1));
+        receiver.FailFirst("down", int.MaxValue);
+
+        var accepted = await coordinator.SubmitAsync(Spec("down", """["sweep"]"""));
+        await coordinator.WaitForStateAsync(accepted.Id, Deadline, "completed", "failed");
+        await CoordinatorUnderTest.WaitUntilAsync(async () => (await coordinator.StatusAsync(accepted.Id)).Webhook is { Failed: 1 },
+            Deadline, "the delivery given up");
+        var webhook = (await coordinator.StatusAsync(accepted.Id)).Webhook!;
+        Assert.Equal((0L, 0L), (webhook.Delivered, webhook.Retrying));
+        Assert.Contains("HTTP 500", webhook.LastError);
+        var attempts = receiver.All("down").Count;
+        Assert.True(attempts >= 2, $"{attempts} attempts: it was not retried before giving up");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(attempts, receiver.All("down").Count);
+    }
+
+    private static Task<CoordinatorUnderTest> StartCoordinatorAsync(IReadOnlyDictionary<string, string>? settings = null, Action<WebhookOptions>? configure = null) =>
         CoordinatorUnderTest.StartAsync("webhooks", new CoordinatorOptions { DefaultBatchSize = 2, MaxImages = 1000 }, settings,
             services => services.Configure<WebhookOptions>(o =>
             {
@@ -160,6 +182,7 @@ public sealed class WebhookFarmTests : IAsyncLifetime
                 o.InitialBackoff = TimeSpan.FromMilliseconds(200);
                 o.MaxBackoff = TimeSpan.FromSeconds(1);
                 o.PollInterval = TimeSpan.FromMilliseconds(100);
+                configure?.Invoke(o);
             }));
 
     private string Spec(string hook, string events) => $$"""
