@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Farm.GpuWorker.Tests;
 
@@ -23,7 +24,7 @@ namespace Farm.GpuWorker.Tests;
 /// Webhooks end to end: a coordinator and an in-process worker over real RabbitMQ, Redis and s3rver, posting to a
 /// receiver on a loopback port of this process that checks each signature with the secret from the public route.
 /// </summary>
-public sealed class WebhookFarmTests : IAsyncLifetime
+public sealed class WebhookFarmTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
@@ -101,6 +102,9 @@ public sealed class WebhookFarmTests : IAsyncLifetime
     {
         var accepted = await coordinator.SubmitAsync(Spec("ends", """["sweep"]"""));
         await coordinator.WaitForStateAsync(accepted.Id, Deadline, "completed", "failed");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await CoordinatorUnderTest.WaitUntilAsync(() => Task.FromResult(receiver.All("ends").Count > 0), Deadline, "the sweep event posted");
+        output.WriteLine($"sweep event posted {clock.ElapsedMilliseconds} ms after the status first read completed");
         await CoordinatorUnderTest.WaitUntilAsync(async () => (await coordinator.StatusAsync(accepted.Id)).Webhook is { Delivered: 1 },
             Deadline, "the sweep event delivered");
         // Image events would have been queued before the end event, in the same poll: give them time to show up anyway.

@@ -6,7 +6,7 @@ namespace Farm.Coordinator.Webhooks;
 /// Redis layout of webhooks, below the live view's prefix:
 /// <list type="bullet">
 /// <item><c>webhook-secrets</c> hash tenant → signing secret</item>
-/// <item><c>webhook-sweeps</c> set of the ids of sweeps with a webhook, watched until their live view expires</item>
+/// <item><c>webhook-sweeps</c> set of the ids of sweeps with a webhook, watched until they end (a retry watches one again)</item>
 /// <item><c>sweep:{id}:webhook-sent</c> bitmap, bit i set once image i's event is queued; <c>sweep:{id}:webhook-ended</c>
 /// the finish time whose sweep event is queued (a retried sweep that ends again sends another)</item>
 /// <item><c>sweep:{id}:webhook</c> hash of outcomes: delivered, failed, lastError, lastErrorAt</item>

@@ -34,6 +34,19 @@ internal sealed class WebhookQueue(IConnectionMultiplexer redis, WebhookKeys key
         return batch.ExecuteAsync();
     }
 
+    /// <summary>
+    /// The sweep ended and all its events are queued: stop watching it (a retry tracks it again). Its marks and
+    /// outcomes expire as its live view does (<paramref name="ttl"/>; kept when null).
+    /// </summary>
+    public Task UntrackAsync(string sweepId, TimeSpan? ttl)
+    {
+        var batch = Db.CreateTransaction();
+        _ = batch.SetRemoveAsync(keys.Sweeps, sweepId);
+        if (ttl is { } keep)
+            foreach (var key in new[] { keys.Sent(sweepId), keys.Ended(sweepId), keys.Outcomes(sweepId) }) _ = batch.KeyExpireAsync(key, keep);
+        return batch.ExecuteAsync();
+    }
+
     public async Task<byte[]> SentImagesAsync(string sweepId) => (byte[]?)await Db.StringGetAsync(keys.Sent(sweepId)) ?? [];
 
     public async Task<string?> EndedStampAsync(string sweepId) => await Db.StringGetAsync(keys.Ended(sweepId));
@@ -109,8 +122,8 @@ internal sealed class WebhookQueue(IConnectionMultiplexer redis, WebhookKeys key
 
     public async Task<WebhookOutcomes?> OutcomesAsync(string sweepId)
     {
-        if (!await Db.SetContainsAsync(keys.Sweeps, sweepId)) return null;
         var fields = (await Db.HashGetAllAsync(keys.Outcomes(sweepId))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        if (fields.Count == 0 && !await Db.SetContainsAsync(keys.Sweeps, sweepId)) return null;
         long Count(string name) => fields.TryGetValue(name, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : 0;
         return new WebhookOutcomes(Count("delivered"), Count("failed"), Count("retrying"), fields.GetValueOrDefault("lastError"),
             fields.TryGetValue("lastErrorAt", out var at) ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(at, CultureInfo.InvariantCulture)) : null);
@@ -125,6 +138,8 @@ internal sealed class WebhookQueue(IConnectionMultiplexer redis, WebhookKeys key
             new HashEntry("firstDueAt", delivery.FirstDueAt.ToUnixTimeMilliseconds()),
         ]);
         _ = batch.SortedSetAddAsync(keys.Pending, delivery.Id, delivery.FirstDueAt.ToUnixTimeMilliseconds());
+        // So the status shows the webhook from its first queued event, tracked or not.
+        _ = batch.HashSetAsync(keys.Outcomes(delivery.SweepId), "delivered", 0, When.NotExists);
     }
 
     private void Finish(ITransaction batch, WebhookDelivery delivery)

@@ -22,7 +22,7 @@ namespace Farm.Coordinator.Webhooks;
 /// <c>sweep</c> event. Both bitmaps live in Redis, so a restarted coordinator picks up where it stopped.
 /// </summary>
 internal sealed class WebhookWatcher(IConnectionMultiplexer redis, RedisOptions redisOptions, IProgressStore store, SweepService sweeps, WebhookQueue queue,
-    IObjectStore bucket, S3Options s3, IOptions<WebhookOptions> options, ILogger<WebhookWatcher> logger) : BackgroundService
+    IObjectStore bucket, S3Options s3, CoordinatorOptions coordinatorOptions, IOptions<WebhookOptions> options, ILogger<WebhookWatcher> logger) : BackgroundService
 {
     /// <summary>Image events queued per sweep per poll, so one huge sweep does not hold up the others.</summary>
     internal const int ImagesPerPoll = 2000;
@@ -66,8 +66,16 @@ internal sealed class WebhookWatcher(IConnectionMultiplexer redis, RedisOptions 
         if (await sweeps.GetPlanAsync(id, cancellation) is not { Spec.Webhook: { } hook } plan) return;
 
         var complete = !hook.Wants(WebhookEvents.Image) || await QueueImagesAsync(sweep, plan, hook);
-        if (complete && hook.Wants(WebhookEvents.Sweep) && sweep.State is "completed" or "failed" or "cancelled") await QueueSweepEndAsync(sweep, hook);
-        if (complete) scanned[id] = counted;
+        if (!complete) return;
+        var ended = sweep.State is "completed" or "failed" or "cancelled";
+        if (ended && hook.Wants(WebhookEvents.Sweep)) await QueueSweepEndAsync(sweep, hook);
+        if (ended)
+        {
+            // Nothing more will happen to it unless it is retried, which tracks it again.
+            await queue.UntrackAsync(id, coordinatorOptions.FinishedTtl);
+            scanned.TryRemove(id, out _);
+        }
+        else scanned[id] = counted;
     }
 
     /// <summary>Queues up to <see cref="ImagesPerPoll"/> newly completed images; true when none are left.</summary>
