@@ -5,12 +5,14 @@ using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
 using Farm.Coordinator.Tenancy;
 using Farm.Coordinator.Telemetry;
+using Farm.Coordinator.Webhooks;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;
 using Farm.Infrastructure.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace Farm.Coordinator;
 
@@ -34,6 +36,8 @@ public static class CoordinatorHosting
         services.AddHostedService<SweepSupervisor>();
         services.AddFarmTenancy();
         services.AddFarmAssets();
+        // Webhooks queue their deliveries in Redis: a host on the in-memory store gets none (and specs naming one are refused).
+        if (services.Any(d => d.ServiceType == typeof(IConnectionMultiplexer))) services.AddFarmWebhooks();
         services.AddDependencyChecks()
             .AddCheck<NotStoppingHealthCheck>("lifetime", tags: [HealthEndpoints.Ready]);
         services.AddProblemDetails();
@@ -47,7 +51,8 @@ public static class CoordinatorHosting
         app.UseShutdownGate(app.Lifetime);
         app.UseFarmTenancy();
         app.MapOpenApi();
-        app.MapSweepApi().MapAssetApi();
+        var v1 = app.MapSweepApi().MapAssetApi();
+        if (app.Services.GetService<WebhookSecrets>() is not null) v1.MapWebhookApi();
         app.MapFarmHealth();
         app.MapPrometheusScrapingEndpoint(FarmTelemetry.ScrapePath).WithTags("health");
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).WithTags("health");

@@ -47,6 +47,7 @@ public static class FarmSettings
         ("FARM_TENANT_MAX_QUEUED_IMAGES", "Tenants:MaxQueuedImages"),
         ("FARM_TENANT_REQUESTS_PER_SECOND", "Tenants:RequestsPerSecond"),
         ("FARM_FINISHED_SWEEP_TTL", "Sweeps:FinishedSweepTtl"),
+        ("FARM_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "Webhooks:AllowPrivateTargets"),
     ];
 
     /// <summary>Adds the FARM_* values found in <paramref name="source"/> (the environment when null).</summary>

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Sweeps;
+using Farm.Coordinator.Webhooks;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
@@ -10,6 +11,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Farm.Coordinator.Api;
 
@@ -59,10 +61,12 @@ internal static class SchedulingEndpoints
     /// </summary>
     private static async Task<Results<Accepted<SweepRetried>, NotFound, ProblemHttpResult>> RetryAsync(
         string id, ClaimsPrincipal user, IProgressStore store, SweepService sweeps, IPublishEndpoint publisher, IObjectStore bucket, S3Options s3,
-        CancellationToken cancellation)
+        IServiceProvider services, CancellationToken cancellation)
     {
         if (await SweepEndpoints.VisibleAsync(id, user, store) is not { } sweep || await sweeps.GetPlanAsync(id, cancellation) is not { } plan) return TypedResults.NotFound();
         if (sweep.Cancelled) return TypedResults.Problem("A cancelled sweep cannot be retried; submit it again", statusCode: StatusCodes.Status409Conflict);
+        // The webhook watches it again: its retried images send events, and its next end another sweep event.
+        if (plan.Spec.Webhook is not null && services.GetService<WebhookQueue>() is { } webhooks) await webhooks.TrackAsync(id);
         var failed = await store.RequeueFailedAsync(id);
         foreach (var job in plan.JobsForImages(id, failed)) await publisher.Publish(job, cancellation);
         var status = SweepEndpoints.Status((await store.GetSweepAsync(id))!, bucket, s3);

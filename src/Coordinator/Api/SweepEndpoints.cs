@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Threading.Channels;
 using Farm.Coordinator.Sweeps;
 using Farm.Coordinator.Tenancy;
+using Farm.Coordinator.Webhooks;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
@@ -14,6 +15,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Farm.Coordinator.Api;
@@ -23,7 +25,7 @@ public sealed record SweepAccepted(string Id, long Images, long Jobs);
 public sealed record ImageCounts(long Total, long Completed, long Failed, long Running, long Queued, long Cached = 0);
 public sealed record SweepStatus(string Id, string Model, string State, ImageCounts Images, long Jobs, double Progress, double? EtaSeconds,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? ContactSheetUrl, string? Tenant = null,
-    int Priority = SweepPriority.Default, string? Reason = null, IReadOnlyList<string>? BlocklistedWorkers = null);
+    int Priority = SweepPriority.Default, string? Reason = null, IReadOnlyList<string>? BlocklistedWorkers = null, WebhookOutcomes? Webhook = null);
 public sealed record ImageItem(long Index, string Id, string Prompt, long Seed, int Steps, double GuidanceScale, string Scheduler, string State,
     string? Key, string? Url, string? Error, string? Model = null, int Width = 0, int Height = 0);
 public sealed record ImagePage(IReadOnlyList<ImageItem> Items, long Total);
@@ -88,11 +90,13 @@ internal static class SweepEndpoints
         return TypedResults.Ok<IReadOnlyList<SweepStatus>>(result);
     }
 
-    private static async Task<Results<Ok<SweepStatus>, NotFound>> GetAsync(string id, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3)
+    private static async Task<Results<Ok<SweepStatus>, NotFound>> GetAsync(string id, ClaimsPrincipal user, IProgressStore store, IObjectStore bucket, S3Options s3,
+        IServiceProvider services)
     {
         if (await VisibleAsync(id, user, store) is not { } s) return TypedResults.NotFound();
         var blocklist = await store.GetBlocklistAsync(id);
-        return TypedResults.Ok(Status(s, bucket, s3) with { BlocklistedWorkers = blocklist.Count > 0 ? blocklist : null });
+        var webhook = services.GetService<WebhookQueue>() is { } webhooks ? await webhooks.OutcomesAsync(id) : null;
+        return TypedResults.Ok(Status(s, bucket, s3) with { BlocklistedWorkers = blocklist.Count > 0 ? blocklist : null, Webhook = webhook });
     }
 
     /// <summary>The sweep if the caller may see it; another tenant's sweep reads as missing, so ids leak nothing.</summary>

@@ -65,6 +65,7 @@ internal static class SweepManifest
         if (spec.MaxFailedImages is { } maxFailed) node["maxFailedImages"] = maxFailed;
         if (!spec.Cache) node["cache"] = false;
         if (spec.Grid is { } grid) node["grid"] = new JsonObject { ["x"] = grid.X, ["y"] = grid.Y, ["z"] = grid.Z };
+        if (spec.Webhook is { } hook) node["webhook"] = new JsonObject { ["url"] = hook.Url, ["events"] = Array(hook.Events) };
         return node;
     }
 

@@ -4,6 +4,7 @@ using System.Text;
 using Farm.Coordinator.Assets;
 using Farm.Coordinator.Scheduling;
 using Farm.Coordinator.Telemetry;
+using Farm.Coordinator.Webhooks;
 using Farm.Coordinator.Tenancy;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
@@ -23,7 +24,8 @@ internal abstract record SubmitResult
 
 /// <summary>Accepts sweeps: validates, stores the manifest, records the sweep, and wakes the publisher.</summary>
 internal sealed class SweepService(IProgressStore store, IObjectStore bucket, CoordinatorOptions options, KnownModels models, SweepPublisherSignal signal,
-    Microsoft.Extensions.Options.IOptions<TenantLimitsOptions> tenantLimits, AssetStore assets)
+    Microsoft.Extensions.Options.IOptions<TenantLimitsOptions> tenantLimits, AssetStore assets, Microsoft.Extensions.Options.IOptions<WebhookOptions> webhookOptions,
+    WebhookQueue? webhooks = null)
 {
     /// <summary>How many of a tenant's newest sweeps count towards its queued images; older ones have long finished.</summary>
     private const int QueuedScanDepth = 1000;
@@ -49,6 +51,11 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         if (parsed.Spec is null) return parsed;
         parsed.Errors.AddUnreported(SweepValidator.CheckAdapters(parsed.Spec, served.Loras is { } l ? l.Contains : _ => true,
             served.Embeddings is { } e ? e.Contains : _ => true));
+        if (parsed.Spec.Webhook is { } hook && !parsed.Errors.Has("webhook.url"))
+        {
+            if (webhooks is null) parsed.Errors.Add("webhook", "this coordinator keeps no durable queue (it runs without Redis), so it sends no webhooks");
+            else if (WebhookTargets.Problem(hook.Url, webhookOptions.Value) is { } problem) parsed.Errors.Add("webhook.url", problem);
+        }
         return parsed;
     }
 
@@ -84,6 +91,7 @@ internal sealed class SweepService(IProgressStore store, IObjectStore bucket, Co
         await store.CreateSweepAsync(id, string.Join(", ", spec.ModelAxis), plan.ImageCount, plan.JobCount, plan.BatchSize, createdAt, tenant,
             options.FinishedTtl);
         if (spec.Priority != SweepPriority.Default) await store.SetPriorityAsync(id, spec.Priority);
+        if (spec.Webhook is not null) await webhooks!.TrackAsync(id);
         CoordinatorTracing.RememberSubmission(id);
         signal.Wake();
         return new SubmitResult.Accepted(id, plan.ImageCount, plan.JobCount);

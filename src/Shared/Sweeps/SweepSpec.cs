@@ -55,6 +55,8 @@ public sealed record SweepSpec
     public GridAxes? Grid { get; init; }
     /// <summary>Whether an image rendered before with the same content identity is copied instead of rendered (<c>cache: false</c> renders every image).</summary>
     public bool Cache { get; init; } = true;
+    /// <summary>Where signed events of this sweep are POSTed; null sends none.</summary>
+    public WebhookSpec? Webhook { get; init; }
 
     public IReadOnlyList<string> ModelAxis => Models ?? [Model];
     public IReadOnlyList<string> NegativePromptAxis => NegativePrompts ?? [NegativePrompt];

@@ -17,7 +17,7 @@ namespace Farm.Shared.Sweeps;
 public static partial class SweepSpecParser
 {
     internal static readonly string[] KnownFields =
-        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields, .. ImageFields, .. SchedulingFields, .. GridFields];
+        ["model", "prompts", "negativePrompt", "seeds", "steps", "guidanceScale", "scheduler", "width", "height", .. AxisFields, .. ImageFields, .. SchedulingFields, .. GridFields, .. WebhookFields];
 
     public static SweepParseResult Parse(string text)
     {
@@ -85,6 +85,7 @@ public static partial class SweepSpecParser
         var images = ParseImageFields(obj, errors);
         var (priority, maxFailed, cache) = ParseSchedulingFields(obj, errors);
         var grid = ParseGridField(obj, errors);
+        var webhook = ParseWebhookField(obj, errors);
 
         return new SweepParseResult(CheckGrid(new SweepSpec
         {
@@ -113,6 +114,7 @@ public static partial class SweepSpecParser
             MaxFailedImages = maxFailed,
             Grid = grid,
             Cache = cache,
+            Webhook = webhook,
         }, errors), errors);
     }
 

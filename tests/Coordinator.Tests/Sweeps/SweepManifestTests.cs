@@ -91,4 +91,14 @@ public sealed class SweepManifestTests
         }
         Assert.Equal(original.Jobs("sw-1").Select(j => (j.InitAsset, j.MaskAsset, j.Strength)), rebuilt.Jobs("sw-1").Select(j => (j.InitAsset, j.MaskAsset, j.Strength)));
     }
+
+    [Fact]
+    public void The_webhook_survives_the_manifest()
+    {
+        var parsed = SweepSpecParser.Parse("""{"model":"m","prompts":["a"],"seeds":[1],"webhook":{"url":"https://example.com/h","events":["sweep"]}}""");
+        Assert.True(parsed.IsValid, parsed.Errors.ToString());
+        var read = SweepManifest.Read(SweepManifest.Write("sw-1", parsed.Spec!, 1, DateTimeOffset.UnixEpoch)).Spec.Webhook!;
+        Assert.Equal("https://example.com/h", read.Url);
+        Assert.Equal(["sweep"], read.Events);
+    }
 }
