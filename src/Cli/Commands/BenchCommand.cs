@@ -71,7 +71,7 @@ internal static class BenchCommand
         var stepsNote = component == "txt2img" ? $", {steps} steps" : "";
         var familyNote = family == "sd15" ? "" : $" ({family})";
         Console.WriteLine($"bench {component}{familyNote}: latent {latent}×{latent}, batch {batch}{stepsNote}, {dtype.ShortName()}, {torch.get_num_threads()} threads, libtorch {torch.version}");
-        Console.WriteLine($"cpu {CpuInfo.Current.ModelName}; OpenBLAS kernels {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? BlasCorePolicy.ChosenCore ?? "as detected"}; {ConvTuning.Describe()}");
+        Console.WriteLine($"cpu {CpuInfo.Current.ModelName}; OpenBLAS kernels {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? BlasCorePolicy.ChosenCore ?? "as detected"}; {KernelTuning.Describe()}");
         var times = new List<double>();
         var cpuTimes = new List<double>();
         using var self = Process.GetCurrentProcess();

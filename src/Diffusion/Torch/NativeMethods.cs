@@ -10,7 +10,7 @@ internal static partial class NativeMethods
     static NativeMethods()
     {
         NativeLibraryResolver.Register();
-        ConvTuning.OpenCache();
+        KernelTuning.OpenCache();
     }
 
     internal static void Check(int status)
@@ -31,8 +31,8 @@ internal static partial class NativeMethods
     [DllImport(Lib)] internal static extern int ft_set_num_threads(int threads);
     [DllImport(Lib)] internal static extern int ft_get_num_threads();
     [DllImport(Lib)] internal static extern int ft_cuda_device_count();
-    [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern int ft_conv_tuning_open(string? path);
-    [DllImport(Lib)] internal static extern int ft_conv_tuning_count(out int count, out int isFixed);
+    [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern int ft_tuning_open(string? path);
+    [DllImport(Lib)] internal static extern int ft_tuning_count(out int count);
     [DllImport(Lib)] internal static extern unsafe int ft_torch_version(byte* buffer, int capacity);
     [DllImport(Lib)] internal static extern int ft_set_grad_enabled(int enabled);
     [DllImport(Lib)] internal static extern int ft_profiler_start([MarshalAs(UnmanagedType.LPUTF8Str)] string path);

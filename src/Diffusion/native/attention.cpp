@@ -1,11 +1,19 @@
 // Scaled dot-product attention over [batch*heads, tokens, head_dim] tensors.
 //
+// Large float32 attentions (self-attention at 4096 tokens: 64 MiB of scores per head) can also run in tiles of query
+// rows: each row's softmax is independent, so a tile's scores are computed, normalised and multiplied by v while they
+// are still in the CPU's cache instead of going through memory. Which tile size is fastest depends on the caches, so it
+// is measured per shape on the running CPU (kernel_tuning.h); FARM_ATTENTION_TILE_MB=N fixes it (0: whole heads).
+// Tiles change only which rows a GEMM call covers: results match the whole-head path to float rounding (~1e-7).
+//
 // It reproduces diffusers' AttnProcessor on torch < 2 exactly: scores = baddbmm(empty, q, kᵀ,
 // beta=0, alpha=scale), softmax in float32 over the last dim, then bmm with v. Work is split into
 // groups of whole heads so the score buffer stays bounded (one SD1.5 64×64 layer would otherwise
 // hold a 1 GiB [16, 4096, 4096] matrix); a bmm over a batch is a loop of independent GEMMs, so
 // the split does not change a single bit of the result.
-#include "ft_common.h"
+#include "kernel_tuning.h"
+#include <cstdlib>
+#include <sstream>
 
 namespace {
 
@@ -48,30 +56,91 @@ void attend_into(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, 
   at::bmm_out(out, scores, v);
 }
 
+// Heads in groups whose scores fit in max_score_bytes (0 = no bound).
+at::Tensor attend_by_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, int64_t max_score_bytes) {
+  const int64_t heads = q.size(0);
+  const int64_t per_head = q.size(1) * k.size(1) * static_cast<int64_t>(sizeof(float));
+  int64_t group = heads;
+  if (max_score_bytes > 0) group = std::max<int64_t>(1, std::min<int64_t>(heads, max_score_bytes / per_head));
+  const bool in_place = fits_in_place(q, k);
+  if (group >= heads && !in_place) return attend(q, k, v, scale);
+  auto result = at::empty({heads, q.size(1), v.size(2)}, v.options());
+  at::Tensor scores;
+  if (in_place) scores = at::empty({group, q.size(1), k.size(1)}, q.options());
+  for (int64_t start = 0; start < heads; start += group) {
+    int64_t n = std::min(group, heads - start);
+    auto qs = q.narrow(0, start, n), ks = k.narrow(0, start, n), vs = v.narrow(0, start, n);
+    auto slice = result.narrow(0, start, n);
+    if (in_place) attend_into(qs, ks, vs, scale, scores.narrow(0, 0, n), slice);
+    else slice.copy_(attend(qs, ks, vs, scale));
+  }
+  return result;
+}
+
+// One head at a time, in tiles of query rows whose scores take about tile_bytes.
+at::Tensor attend_by_query_tiles(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, int64_t tile_bytes) {
+  const int64_t heads = q.size(0), queries = q.size(1), keys = k.size(1);
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(queries, tile_bytes / (keys * static_cast<int64_t>(sizeof(float)))));
+  auto result = at::empty({heads, queries, v.size(2)}, v.options());
+  auto scores = at::empty({1, rows, keys}, q.options());
+  for (int64_t h = 0; h < heads; ++h) {
+    auto kh = k.narrow(0, h, 1), vh = v.narrow(0, h, 1), qh = q.narrow(0, h, 1), out = result.narrow(0, h, 1);
+    for (int64_t start = 0; start < queries; start += rows) {
+      int64_t n = std::min(rows, queries - start);
+      attend_into(qh.narrow(1, start, n), kh, vh, scale, scores.narrow(1, 0, n), out.narrow(1, start, n));
+    }
+  }
+  return result;
+}
+
+// Tile sizes tried, in MiB; 0 is whole heads.
+constexpr int64_t kTileMiB[] = {0, 32, 16, 8, 4, 2};
+constexpr int kTileChoices = sizeof(kTileMiB) / sizeof(kTileMiB[0]);
+// Below 1024 × 1024 scores per head the whole-head path is already in cache.
+constexpr int64_t kMinTiledScores = int64_t(1024) * 1024;
+
+// FARM_ATTENTION_TILE_MB, read once: -1 for auto (measure).
+int64_t fixed_tile_mib() {
+  static const int64_t fixed = [] {
+    const char* setting = std::getenv("FARM_ATTENTION_TILE_MB");
+    if (!setting || !*setting || std::string(setting) == "auto") return int64_t(-1);
+    char* end = nullptr;
+    long long value = std::strtoll(setting, &end, 10);
+    if (*end != '\0' || value < 0)
+      throw std::invalid_argument(std::string("FARM_ATTENTION_TILE_MB must be auto or a whole number of MiB (0: whole heads), not ") + setting);
+    return static_cast<int64_t>(value);
+  }();
+  return fixed;
+}
+
+at::Tensor attend_with_tile(int64_t tile_mib, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, int64_t max_score_bytes) {
+  if (tile_mib == 0) return attend_by_heads(q, k, v, scale, max_score_bytes);
+  return attend_by_query_tiles(q, k, v, scale, tile_mib << 20);
+}
+
 }  // namespace
 
-// max_score_bytes bounds the float scores held at once (0 = no bound).
+// max_score_bytes bounds the float scores held at once on the whole-head path (0 = no bound).
 FT_EXPORT int ft_nn_attention(ft_tensor q, ft_tensor k, ft_tensor v, double scale, int64_t max_score_bytes, ft_tensor* out) {
   return ft::guard([&] {
-    const int64_t heads = q->size(0);
-    const int64_t per_head = q->size(1) * k->size(1) * static_cast<int64_t>(sizeof(float));
-    int64_t group = heads;
-    if (max_score_bytes > 0) group = std::max<int64_t>(1, std::min<int64_t>(heads, max_score_bytes / per_head));
-    const bool in_place = fits_in_place(*q, *k);
-    if (group >= heads && !in_place) {
-      ft::put(out, attend(*q, *k, *v, scale));
+    const bool large = fits_in_place(*q, *k) && q->is_cpu() && q->size(1) * k->size(1) >= kMinTiledScores;
+    if (!large) {
+      ft::put(out, attend_by_heads(*q, *k, *v, scale, max_score_bytes));
       return;
     }
-    auto result = at::empty({heads, q->size(1), v->size(2)}, v->options());
-    at::Tensor scores;
-    if (in_place) scores = at::empty({group, q->size(1), k->size(1)}, q->options());
-    for (int64_t start = 0; start < heads; start += group) {
-      int64_t n = std::min(group, heads - start);
-      auto qs = q->narrow(0, start, n), ks = k->narrow(0, start, n), vs = v->narrow(0, start, n);
-      auto slice = result.narrow(0, start, n);
-      if (in_place) attend_into(qs, ks, vs, scale, scores.narrow(0, 0, n), slice);
-      else slice.copy_(attend(qs, ks, vs, scale));
+    if (int64_t fixed = fixed_tile_mib(); fixed >= 0) {
+      ft::put(out, attend_with_tile(fixed, *q, *k, *v, scale, max_score_bytes));
+      return;
     }
+    std::ostringstream key;
+    key << "attention:" << q->size(0) << 'x' << q->size(1) << 'x' << k->size(1) << 'x' << q->size(2) << ":t" << at::get_num_threads();
+    if (auto known = ft::tuning::find(key.str())) {
+      ft::put(out, attend_with_tile(std::stoll(*known), *q, *k, *v, scale, max_score_bytes));
+      return;
+    }
+    at::Tensor result;
+    int best = ft::tuning::fastest(kTileChoices, [&](int i) { return attend_with_tile(kTileMiB[i], *q, *k, *v, scale, max_score_bytes); }, &result);
+    ft::tuning::remember(key.str(), std::to_string(kTileMiB[best]));
     ft::put(out, std::move(result));
   });
 }

@@ -3,27 +3,29 @@ using static Farm.Diffusion.Torch.NativeMethods;
 namespace Farm.Diffusion.Torch;
 
 /// <summary>
-/// Where the native library keeps the convolution algorithm it measured fastest per shape (conv_tuning.cpp): one
-/// file per CPU kind, libtorch version and BLAS kernel set, under <c>FARM_TUNING_DIR</c> (default
+/// Where the native library keeps the kernels it measured fastest per shape (kernel_tuning.h: the convolution
+/// algorithm, the attention's query tile): one file per CPU kind, libtorch version and BLAS kernel set, under <c>FARM_TUNING_DIR</c> (default
 /// <c>$XDG_CACHE_HOME/farm/tuning</c> or <c>~/.cache/farm/tuning</c>), so each shape is measured once per machine.
 /// A folder that cannot be written leaves the choices in memory for the process.
 /// </summary>
-internal static class ConvTuning
+internal static class KernelTuning
 {
     internal static string? CachePath { get; private set; }
 
     internal static void OpenCache()
     {
         CachePath = TryPreparePath();
-        Check(ft_conv_tuning_open(CachePath));
+        Check(ft_tuning_open(CachePath));
     }
 
-    /// <summary>One line for benchmark output: how the algorithm is chosen and how many shapes have one.</summary>
+    /// <summary>One line for benchmark output: how kernels are chosen and how many shapes have a measured choice.</summary>
     internal static string Describe()
     {
-        Check(ft_conv_tuning_count(out var count, out var isFixed));
-        if (isFixed != 0) return $"conv algorithm fixed by FARM_CONV_ALGO={Environment.GetEnvironmentVariable("FARM_CONV_ALGO")}";
-        return $"conv algorithm measured per shape ({count} shapes known; cache {CachePath ?? "in memory only"})";
+        Check(ft_tuning_count(out var count));
+        var fixedBy = new[] { "FARM_CONV_ALGO", "FARM_ATTENTION_TILE_MB" }
+            .Where(NativeEnvironment.IsSet).Select(name => $"{name}={Environment.GetEnvironmentVariable(name)}").ToList();
+        var fixedNote = fixedBy.Count == 0 ? "" : $", fixed by {string.Join(", ", fixedBy)}";
+        return $"kernels measured per shape ({count} shapes known{fixedNote}; cache {CachePath ?? "in memory only"})";
     }
 
     private static string? TryPreparePath()
@@ -39,7 +41,7 @@ internal static class ConvTuning
         try
         {
             Directory.CreateDirectory(folder);
-            return Path.Combine(folder, $"conv-{CpuInfo.Current.Identity}-libtorch{torch.version}-blas-{blas.ToLowerInvariant()}.txt");
+            return Path.Combine(folder, $"kernels-{CpuInfo.Current.Identity}-libtorch{torch.version}-blas-{blas.ToLowerInvariant()}.txt");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,38 @@
+// Kernel choices measured on the running CPU (conv_tuning.cpp, attention.cpp), kept per shape in one table that the
+// managed side backs with a file per CPU kind and library versions, so each shape is measured once per machine.
+#pragma once
+#include "ft_common.h"
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace ft::tuning {
+
+// The choice remembered for `key` ("conv:…", "attention:…"), if any.
+std::optional<std::string> find(const std::string& key);
+
+// Remembers a choice and appends it to the cache file.
+void remember(const std::string& key, const std::string& choice);
+
+// Runs each of `count` candidates twice on the real input (the first run pays for primitive creation and fresh
+// pages, so only the second is timed) and returns the index of the fastest; `out` holds that candidate's result.
+template <class Run>
+int fastest(int count, Run run, at::Tensor* out) {
+  double best_time = 0;
+  int best = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < count; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      at::Tensor result = run(i);
+      double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (round == 1 && (i == 0 || t < best_time)) {
+        best_time = t;
+        best = i;
+        *out = std::move(result);
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace ft::tuning

@@ -1,0 +1,63 @@
+using Farm.Diffusion.Torch;
+using static Farm.Diffusion.Torch.torch.nn.functional;
+
+namespace Farm.Diffusion.Tests.Torch;
+
+/// <summary>
+/// Kernels large enough to be tuned run whichever variant was measured fastest on this CPU (kernel_tuning.h);
+/// whichever it is, the result must equal the plain computation: a convolution whose only non-zero tap is the centre
+/// equals the matrix product it reduces to, and a large attention equals softmax(q·kᵀ·scale)·v.
+/// </summary>
+public class KernelTuningTests
+{
+    private const long Channels = 1280, Side = 16;
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(3, 1)]
+    public void A_tuned_convolution_with_only_a_centre_tap_equals_the_matrix_product(long kernel, long padding)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(7);
+        var x = torch.randn([2, Channels, Side, Side], generator);
+        var pointwise = torch.randn([Channels, Channels, 1, 1], generator) * 0.03;
+        var bias = torch.randn([Channels], generator);
+        var weight = kernel == 1 ? pointwise : pad(pointwise, padding, padding, padding, padding);
+
+        var actual = conv2d(x, weight, bias, stride: 1, padding: padding);
+
+        var rows = x.permute(0, 2, 3, 1).reshape(-1, Channels);
+        var expected = (matmul(rows, pointwise.reshape(Channels, Channels).permute(1, 0)) + bias)
+            .reshape(2, Side, Side, Channels).permute(0, 3, 1, 2);
+        var difference = (actual - expected).abs().max().ToArray<float>()[0];
+        Assert.True(difference < 1e-3f, $"largest difference {difference}");
+    }
+
+    [Fact]
+    public void A_tuned_large_attention_equals_softmax_of_the_scaled_scores_times_v()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(11);
+        long heads = 2, tokens = 2048, headDim = 40;
+        var q = torch.randn([heads, tokens, headDim], generator);
+        var k = torch.randn([heads, tokens, headDim], generator);
+        var v = torch.randn([heads, tokens, headDim], generator);
+        var scale = 1 / Math.Sqrt(headDim);
+
+        var actual = scaled_dot_product_attention(q, k, v, scale);
+
+        var expected = matmul(softmax(matmul(q, k.permute(0, 2, 1)) * scale, -1), v);
+        var difference = (actual - expected).abs().max().ToArray<float>()[0];
+        Assert.True(difference < 1e-5f, $"largest difference {difference}");
+    }
+
+    [Fact]
+    public void The_tuning_cache_names_the_cpu_and_the_libraries_it_was_measured_with()
+    {
+        _ = torch.get_num_threads();  // loads the native library, which opens the cache
+        Assert.NotNull(KernelTuning.CachePath);
+        var name = Path.GetFileName(KernelTuning.CachePath);
+        Assert.StartsWith($"kernels-{CpuInfo.Current.Identity}-libtorch{torch.version}-blas-", name);
+        Assert.Contains("kernels measured per shape", KernelTuning.Describe());
+    }
+}
