@@ -4,6 +4,8 @@
 #   services.sh start  [--dir DIR] [--auto-ports] [--ephemeral] [--owner-pid PID] [--quiet]
 #   services.sh stop   [--dir DIR]
 #   services.sh status [--dir DIR]
+#   services.sh kill   rabbitmq|redis|s3rver [--hard] [--dir DIR]   (chaos: TERM, or KILL with --hard;
+#                      `start` brings it back on the same ports and data)
 #   services.sh rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues ARGS... [--dir DIR]
 #
 # DIR defaults to .farm/services (the developer set, fixed ports, persistent data).
@@ -251,11 +253,28 @@ rabbit_env() { # for the CLI tools: same cookie, epmd and node as the running se
   export RABBITMQ_NODENAME="farm-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)@localhost"
 }
 
+do_kill() { # SERVICE [--hard]: one service of the set down, as a fault would take it; `start` restarts it
+  local name=${rest[0]:-} signal=TERM pid beam
+  [[ ${rest[1]:-} == --hard ]] && signal=KILL
+  [[ $name == @(rabbitmq|redis|s3rver) ]] || die "services: kill what? (rabbitmq|redis|s3rver)"
+  pid=$(pidfile_alive "$dir/$name.pid") || die "services: $name is not running in $dir"
+  # rabbitmq: the beam does the work; the wrapper ends with it.
+  beam=$( [[ $name == rabbitmq ]] && cat "$dir/rabbitmq/beam.pid" 2>/dev/null || true)
+  kill "-$signal" ${beam:+"$beam"} "$pid" 2>/dev/null || true
+  for _ in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || { [[ -n $beam ]] && kill -0 "$beam" 2>/dev/null; } || break
+    sleep 0.1
+  done
+  rm -f "$dir/$name.pid"
+  log "$name in $dir killed (SIG$signal)"
+}
+
 case $cmd in
   start) do_start ;;
+  kill) do_kill ;;
   rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues) # e.g. ./farm services rabbitmqctl list_queues
     rabbit_env; exec "$RABBIT_SBIN/$cmd" -n "$RABBITMQ_NODENAME" "${rest[@]}" ;;
   stop) do_stop ;;
   status) do_status ;;
-  *) die "services: unknown command '$cmd' (start|stop|status|rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues)" ;;
+  *) die "services: unknown command '$cmd' (start|stop|status|kill|rabbitmqctl|rabbitmq-diagnostics|rabbitmq-queues)" ;;
 esac

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Globalization;
+using Farm.Cli.Bench;
+using Farm.Cli.Commands;
+using Farm.Coordinator.Api;
+
+namespace Farm.Cli.Chaos;
+
+/// <summary>What a scenario's faults act on (the processes, the services) and what they record: each fault, and how long the farm took to recover from it.</summary>
+internal sealed class ChaosContext(ChaosSettings settings, FarmProcesses processes, ServiceSet services, string sweepId, Stopwatch clock)
+{
+    private readonly List<FaultRecord> faults = [];
+
+    public ChaosSettings Settings => settings;
+    public FarmProcesses Processes => processes;
+    public ServiceSet Services => services;
+    public IReadOnlyList<FaultRecord> Faults
+    {
+        get
+        {
+            lock (faults) return faults.ToList();
+        }
+    }
+
+    public void Log(string text) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {clock.Elapsed.TotalSeconds,6:F1} s  {text}"));
+
+    /// <summary>The sweep's status, or null while the coordinator does not answer (it may be the fault).</summary>
+    public async Task<SweepStatus?> StatusAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            using var client = new FarmClient(processes.CoordinatorUrl);
+            return await client.StatusAsync(sweepId, cancellation);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException && !cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public static bool Finished(SweepStatus status) => status.State is "completed" or "failed" or "cancelled";
+
+    /// <summary>Waits until a tenth of the sweep is counted (a fault then lands mid-sweep); false when the sweep ended first.</summary>
+    public async Task<bool> MidSweepAsync(CancellationToken cancellation) => await ProgressBeyondAsync(Math.Max(1, settings.Images / 10) - 1, cancellation) is { } s && !Finished(s);
+
+    /// <summary>Waits until more than <paramref name="completed"/> images are counted, or the sweep ends; null past the sweep limit.</summary>
+    public async Task<SweepStatus?> ProgressBeyondAsync(long completed, CancellationToken cancellation)
+    {
+        var limit = Stopwatch.StartNew();
+        while (limit.Elapsed < settings.SweepLimit)
+        {
+            if (await StatusAsync(cancellation) is { } status && (status.Images.Completed > completed || Finished(status))) return status;
+            await Task.Delay(100, cancellation);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Records a fault repaired at <paramref name="repaired"/> (clock time): recovered once the next image is counted
+    /// after it (or the sweep is found ended), measured from the repair.
+    /// </summary>
+    public async Task RecoveredAsync(string fault, double downSeconds, TimeSpan repaired, CancellationToken cancellation)
+    {
+        SweepStatus? before = null;
+        while (before is null && clock.Elapsed - repaired < settings.SweepLimit) before = await StatusAsync(cancellation) ?? await Delay(cancellation);
+        var after = before is null ? null : Finished(before) ? before : await ProgressBeyondAsync(before.Images.Completed, cancellation);
+        Record(fault, downSeconds, after is null ? double.NaN : (clock.Elapsed - repaired).TotalSeconds);
+    }
+
+    public void Record(string fault, double downSeconds, double recoveredSeconds)
+    {
+        lock (faults) faults.Add(new FaultRecord(fault, downSeconds, recoveredSeconds));
+        Log(string.Create(CultureInfo.InvariantCulture, $"{fault}: down {downSeconds:F1} s, recovered {recoveredSeconds:F1} s after"));
+    }
+
+    public TimeSpan Now => clock.Elapsed;
+
+    private static async Task<SweepStatus?> Delay(CancellationToken cancellation)
+    {
+        await Task.Delay(100, cancellation);
+        return null;
+    }
+}
+
+/// <summary>One fault of a scenario: how long the part was down, and how long after its repair the farm counted an image again (NaN: never).</summary>
+internal sealed record FaultRecord(string Fault, double DownSeconds, double RecoveredSeconds);
