@@ -32,7 +32,7 @@ internal sealed class ChaosContext(ChaosSettings settings, FarmProcesses process
             using var client = new FarmClient(processes.CoordinatorUrl);
             return await client.StatusAsync(sweepId, cancellation);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException && !cancellation.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or UsageException && !cancellation.IsCancellationRequested)
         {
             return null;
         }
