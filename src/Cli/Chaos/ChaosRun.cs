@@ -13,8 +13,10 @@ namespace Farm.Cli.Chaos;
 /// </summary>
 internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources, FarmProcesses processes, ServiceSet services)
 {
-    /// <summary>A worker is wedged when it has not heartbeated within this (the heartbeat is every 2 s), or is still busy once its sweep ended.</summary>
+    /// <summary>A worker is wedged when it has not heartbeated within this (the heartbeat is every 2 s)...</summary>
     private static readonly TimeSpan HeartbeatAge = TimeSpan.FromSeconds(10);
+    /// <summary>...or is still busy this long after its sweep ended (the worker that counts the last image files the contact sheet, ~20 s on a busy 2-core machine).</summary>
+    private static readonly TimeSpan IdleGrace = TimeSpan.FromSeconds(60);
 
     public async Task<int> RunAsync(CancellationToken cancellation)
     {
@@ -89,9 +91,16 @@ internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources,
     private async Task<SweepStatus?> FinishAsync(ChaosContext context, CancellationToken cancellation)
     {
         var limit = Stopwatch.StartNew();
+        var shown = Stopwatch.StartNew();
         while (limit.Elapsed < settings.SweepLimit)
         {
-            if (await context.StatusAsync(cancellation) is { } status && ChaosContext.Finished(status)) return status;
+            var status = await context.StatusAsync(cancellation);
+            if (status is not null && ChaosContext.Finished(status)) return status;
+            if (shown.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                context.Log(status is null ? "the coordinator does not answer" : Invariant($"{status.Images.Completed} of {status.Images.Total} images, {status.Images.Running} running"));
+                shown.Restart();
+            }
             await Task.Delay(200, cancellation);
         }
         return null;
@@ -112,11 +121,11 @@ internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources,
                 var id = FarmProcesses.WorkerId(resources.Model, number);
                 if (processes.Workers[number - 1].HasExited) problems.Add($"worker {number} exited:\n{processes.Workers[number - 1].LastOutput}");
                 else if (!heartbeats.TryGetValue(id, out var beat) || DateTimeOffset.UtcNow - beat.At > HeartbeatAge) problems.Add($"worker {number} is not heartbeating");
-                else if (beat.CurrentJob is { } job) problems.Add($"worker {number} is still on job {job} after its sweep ended");
+                else if (beat.CurrentJob is { } job) problems.Add(Invariant($"worker {number} is still on job {job} {IdleGrace.TotalSeconds:F0} s after its sweep ended"));
             }
             if (problems.Count == 0) return problems;
             await Task.Delay(500, cancellation);
-        } while (limit.Elapsed < TimeSpan.FromSeconds(20));
+        } while (limit.Elapsed < IdleGrace);
         return problems;
     }
 
