@@ -132,8 +132,7 @@ internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, Redis
 
     private async Task RemoveQueuesAsync(CancellationToken cancellation)
     {
-        var factory = new ConnectionFactory { Uri = new Uri(rabbit.Url) };
-        await using var connection = await factory.CreateConnectionAsync(cancellation);
+        await using var connection = await RabbitMqNodes.ConnectAsync(new ConnectionFactory(), rabbit.Url, cancellation);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellation);
         await channel.QueueDeleteAsync(RenderTopology.QueueName(Model), cancellationToken: cancellation);
         await channel.QueueDeleteAsync(RenderTopology.DeadLetterQueueName(Model), cancellationToken: cancellation);

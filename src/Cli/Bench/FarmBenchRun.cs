@@ -4,6 +4,7 @@ using System.Net;
 using Farm.Cli.Commands;
 using Farm.Coordinator.Api;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Messaging;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Contracts;
 using Farm.Shared.Layout;
@@ -39,7 +40,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         var coordinatorUrl = processes.CoordinatorUrl;
         var coordinator = processes.StartCoordinator();
         await processes.WaitForCoordinatorAsync(cancellation);
-        int? redisPid = ProcessMemory.PidListeningOn(PortOf(redis.Configuration)), rabbitPid = ProcessMemory.PidListeningOn(new Uri(rabbit.Url).Port);
+        int? redisPid = ProcessMemory.PidListeningOn(PortOf(redis.Configuration)), rabbitPid = ProcessMemory.PidListeningOn(RabbitMqNodes.First(rabbit.Url).Port);
         Console.WriteLine($"  coordinator pid {coordinator.Pid} on {coordinatorUrl}; redis pid {Show(redisPid)}, rabbitmq pid {Show(rabbitPid)}");
 
         var started = Stopwatch.StartNew();
