@@ -13,6 +13,8 @@ internal static class ChaosScenarios
         new("rabbitmq-restart", "the RabbitMQ node stopped and started mid-sweep", (c, t) => Once(c, t, (c2, t2) => RestartServiceAsync(c2, "rabbitmq", TimeSpan.Zero, t2))),
         new("redis-restart", "Redis stopped (its AOF written) and started mid-sweep", (c, t) => Once(c, t, (c2, t2) => RestartServiceAsync(c2, "redis", TimeSpan.Zero, t2))),
         new("s3-down", "s3rver down mid-sweep for --s3-down-s seconds", (c, t) => Once(c, t, (c2, t2) => RestartServiceAsync(c2, "s3rver", c2.Settings.S3Down, t2))),
+        new("rabbitmq-node-kill", "a three-node RabbitMQ cluster: node 1, the one every client tries first, killed with kill -9 mid-sweep and started after 5 s",
+            (c, t) => Once(c, t, KillRabbitNodeAsync), NeedsCluster: true),
         new("all-at-once", "every fault above, one after the other, in one sweep", AllInOneSweepAsync),
     ];
 
@@ -88,6 +90,20 @@ internal static class ChaosScenarios
         var repaired = context.Now;
         context.Log("coordinator ready again");
         await context.RecoveredAsync("coordinator kill -9", (repaired - down).TotalSeconds, repaired, cancellation);
+    }
+
+    /// <summary>kill -9 of a cluster node's Erlang VM: the clients on it reconnect to the survivors, and the quorum queues elect a leader there.</summary>
+    private static async Task KillRabbitNodeAsync(ChaosContext context, CancellationToken cancellation)
+    {
+        var down = context.Now;
+        await context.Services.KillAsync("rabbitmq", hard: true, cancellation);
+        context.Log("kill -9 rabbitmq node 1");
+        await context.RecoveredAsync("rabbitmq node 1 kill -9 (on the survivors)", 0, context.Now, cancellation);
+        await Task.Delay(TimeSpan.FromSeconds(5), cancellation);
+        await context.Services.StartAsync(cancellation);
+        var repaired = context.Now;
+        context.Log("rabbitmq node 1 back in the cluster");
+        await context.RecoveredAsync("rabbitmq node 1 back", (repaired - down).TotalSeconds, repaired, cancellation);
     }
 
     private static async Task RestartServiceAsync(ChaosContext context, string service, TimeSpan downFor, CancellationToken cancellation)

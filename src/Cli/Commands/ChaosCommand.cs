@@ -6,6 +6,7 @@ using Farm.Cli.Bench;
 using Farm.Cli.Chaos;
 using Farm.Cli.Parsing;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Messaging;
 using Microsoft.Extensions.Configuration;
 
 namespace Farm.Cli.Commands;
@@ -47,14 +48,17 @@ internal static class ChaosCommand
         var services = new ServiceSet(Path.GetFullPath(args.GetValue(ServicesOption) ?? Path.Combine(root, ".farm", "services")));
         if (!services.Exists)
             throw new UsageException($"--services-dir: no running services set in {services.Directory} (start one with ./farm services start)");
-        var settings = new ChaosSettings(args.GetValue(ImagesOption), args.GetValue(WorkersOption), args.GetValue(StepMsOption), args.GetValue(StepsOption),
-            scenario == "all" ? ChaosScenarios.Names : [scenario], TimeSpan.FromSeconds(args.GetValue(S3DownOption)), TimeSpan.FromSeconds(args.GetValue(KillEveryOption)),
-            TimeSpan.FromSeconds(args.GetValue(LimitOption)), services.Directory, args.GetValue(KeepOption));
-
         var configuration = new ConfigurationBuilder().AddFarmSettings().Build();
         var rabbit = FarmHosting.Bind<RabbitMqOptions>(configuration, RabbitMqOptions.Section);
         var redis = FarmHosting.Bind<RedisOptions>(configuration, RedisOptions.Section);
         var s3 = FarmHosting.Bind<S3Options>(configuration, S3Options.Section);
+        var cluster = RabbitMqNodes.Parse(rabbit.Url).Count > 1;
+        if (ChaosScenarios.All.FirstOrDefault(c => c.Name == scenario) is { NeedsCluster: true } && !cluster)
+            throw new UsageException($"--scenario: {scenario} needs a RabbitMQ cluster (./farm services start --rabbit-nodes 3); FARM_RABBITMQ_URL names one node");
+        List<string> scenarios = scenario == "all" ? ChaosScenarios.All.Where(c => cluster || !c.NeedsCluster).Select(c => c.Name).ToList() : [scenario];
+        var settings = new ChaosSettings(args.GetValue(ImagesOption), args.GetValue(WorkersOption), args.GetValue(StepMsOption), args.GetValue(StepsOption),
+            scenarios, TimeSpan.FromSeconds(args.GetValue(S3DownOption)), TimeSpan.FromSeconds(args.GetValue(KillEveryOption)),
+            TimeSpan.FromSeconds(args.GetValue(LimitOption)), services.Directory, args.GetValue(KeepOption));
         using var resources = new BenchResources(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), rabbit, redis, s3, folderBucket: false, stem: "chaos");
         var processes = new FarmProcesses(resources, rabbit, redis, s3, CoordinatorSettings(settings));
         var run = new ChaosRun(settings, resources, processes, services);
