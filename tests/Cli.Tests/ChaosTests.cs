@@ -14,12 +14,22 @@ public sealed class ChaosServicesFixture : IDisposable
     public void Dispose() => Services.Dispose();
 }
 
+/// <summary>A three-node RabbitMQ cluster on loopback with Redis and s3rver, for the node-kill scenario.</summary>
+public sealed class ChaosClusterFixture : IDisposable
+{
+    public KillableServices Services { get; } = new(rabbitNodes: 3);
+
+    public void Dispose() => Services.Dispose();
+}
+
 /// <summary>
 /// `farm chaos` as a process, each scenario at a small size on services of its own (killed and restarted): it must
 /// pass, and the bucket, read here, must hold exactly one PNG and one record per image of the sweep and nothing else.
 /// </summary>
 public sealed partial class ChaosTests(ChaosServicesFixture fixture) : IClassFixture<ChaosServicesFixture>
 {
+    private readonly KillableServices services = fixture.Services;
+
     private const int Images = 120;
     private static readonly TimeSpan RunLimit = TimeSpan.FromSeconds(150);
 
@@ -45,14 +55,16 @@ public sealed partial class ChaosTests(ChaosServicesFixture fixture) : IClassFix
         await AssertBucketHoldsExactlyAsync(output, images);
     }
 
-    private async Task<string> RunChaosAsync(string scenario, int images, int stepMs)
+    private Task<string> RunChaosAsync(string scenario, int images, int stepMs) => RunChaosAsync(services, scenario, images, stepMs);
+
+    internal static async Task<string> RunChaosAsync(KillableServices services, string scenario, int images, int stepMs)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { typeof(CommandLine).Assembly.Location, "chaos", "--scenario", scenario, "--images", images.ToString(), "--workers", "2",
-                     "--step-ms", stepMs.ToString(), "--s3-down-s", "3", "--kill-every-s", "2", "--sweep-limit-s", "120", "--services-dir", fixture.Services.Directory, "--keep" })
+                     "--step-ms", stepMs.ToString(), "--s3-down-s", "3", "--kill-every-s", "2", "--sweep-limit-s", "120", "--services-dir", services.Directory, "--keep" })
             psi.ArgumentList.Add(arg);
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("FARM_", StringComparison.Ordinal)).ToList()) psi.Environment.Remove(key);
-        foreach (var (key, value) in fixture.Services.Settings) psi.Environment[key] = value;
+        foreach (var (key, value) in services.Settings) psi.Environment[key] = value;
         var output = new StringBuilder();
         using var process = new Process { StartInfo = psi };
         process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
@@ -77,11 +89,13 @@ public sealed partial class ChaosTests(ChaosServicesFixture fixture) : IClassFix
     }
 
     /// <summary>From the bucket alone: indices 0..images-1 each with its .png and .json under images/, the manifest, and nothing else but the contact sheet and grids.</summary>
-    private async Task AssertBucketHoldsExactlyAsync(string output, int images)
+    private Task AssertBucketHoldsExactlyAsync(string output, int images) => AssertBucketHoldsExactlyAsync(services, output, images);
+
+    internal static async Task AssertBucketHoldsExactlyAsync(KillableServices services, string output, int images)
     {
         var bucket = BucketName().Match(output).Groups[1].Value;
         var sweep = SweepId().Match(output).Groups[1].Value;
-        using var s3 = fixture.Services.CreateS3Client();
+        using var s3 = services.CreateS3Client();
         var keys = new List<string>();
         string? token = null;
         do
@@ -138,5 +152,17 @@ public sealed class ChaosCommandTests
         {
             Directory.Delete(empty);
         }
+    }
+}
+
+/// <summary>`farm chaos --scenario rabbitmq-node-kill` on a three-node cluster: the farm goes on on the survivors and takes the node back.</summary>
+public sealed class ChaosClusterTests(ChaosClusterFixture fixture) : IClassFixture<ChaosClusterFixture>
+{
+    [Fact]
+    public async Task Killing_the_first_node_of_a_three_node_cluster_mid_sweep_loses_nothing()
+    {
+        var output = await ChaosTests.RunChaosAsync(fixture.Services, "rabbitmq-node-kill", 300, stepMs: 10);
+        Assert.Contains("  rabbitmq-node-kill: PASS: 300 images, lost 0, duplicated 0, 2 fault(s)", output);
+        await ChaosTests.AssertBucketHoldsExactlyAsync(fixture.Services, output, 300);
     }
 }

@@ -12,11 +12,12 @@ namespace Farm.Testing;
 /// </summary>
 public sealed class KillableServices : IDisposable
 {
-    public KillableServices()
+    /// <param name="rabbitNodes">RabbitMQ nodes: 3 starts a cluster on loopback (<c>services.sh start --rabbit-nodes 3</c>).</param>
+    public KillableServices(int rabbitNodes = 1)
     {
         Script = FindScript();
         Directory = System.IO.Directory.CreateTempSubdirectory("farm-chaos-services.").FullName;
-        Run("start", "--dir", Directory, "--auto-ports", "--owner-pid", Environment.ProcessId.ToString(), "--quiet");
+        Run("start", "--dir", Directory, "--auto-ports", "--owner-pid", Environment.ProcessId.ToString(), "--rabbit-nodes", rabbitNodes.ToString(), "--quiet");
         Settings = File.ReadAllLines(Path.Combine(Directory, "services.env")).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
             .ToDictionary(kv => kv[0], kv => kv[1]);
     }
