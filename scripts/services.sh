@@ -242,7 +242,7 @@ do_start() {
     wait_ready "rabbitmq node $k (amqp 127.0.0.1:$(node_amqp "$k"))" "$dir/$key.pid" "$dir/$key/log/stdout.log" 90 amqp_ready "$(node_amqp "$k")" || ok=false
   done
   if $ok && ((NODES > 1)); then
-    (rabbit_env; timeout 60 "$RABBIT_SBIN/rabbitmqctl" -n "$RABBITMQ_NODENAME" -q await_online_nodes "$NODES" >/dev/null) \
+    (rabbit_env; timeout 180 "$RABBIT_SBIN/rabbitmqctl" -n "$RABBITMQ_NODENAME" -q await_online_nodes "$NODES" >/dev/null) \
       || { say "farm: the $NODES RabbitMQ nodes did not form one cluster"; ok=false; }
     log "  rabbitmq: a cluster of $NODES nodes"
   fi
@@ -296,6 +296,14 @@ do_status() {
       printf '%-9s up    127.0.0.1:%s (pid %s)\n' "$name" "$port" "$pid"; up=$((up + 1))
     else
       printf '%-9s down  127.0.0.1:%s\n' "$name" "$port"
+    fi
+  done
+  local k
+  for ((k = 2; k <= NODES; k++)); do # a cluster's other nodes (--rabbit-nodes)
+    if pid=$(pidfile_alive "$dir/rabbitmq-$k.pid") && port_open "$(node_amqp "$k")"; then
+      printf '%-9s up    127.0.0.1:%s (pid %s)\n' "rabbitmq-$k" "$(node_amqp "$k")" "$pid"
+    else
+      printf '%-9s down  127.0.0.1:%s\n' "rabbitmq-$k" "$(node_amqp "$k")"; up=$((up - 1))
     fi
   done
   [[ -f $dir/services.env ]] && printf 'settings: %s\n' "$dir/services.env"
