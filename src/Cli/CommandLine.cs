@@ -26,6 +26,7 @@ internal static class CommandLine
         root.Add(RenderCommand.Create());
         root.Add(TokenizeCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(ChaosCommand.Create());
         root.Add(ModelCommand.Create());
         root.Add(CoordinatorCommand.Create());
         root.Add(WorkerCommand.Create());

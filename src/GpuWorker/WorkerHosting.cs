@@ -62,8 +62,7 @@ public static class WorkerHosting
     /// <summary>The dead-letter queue the model queues route to after their delivery limit; declared before them.</summary>
     public static async Task DeclareDeadLetterQueuesAsync(string amqpUrl, IEnumerable<string> models, CancellationToken cancellation)
     {
-        var factory = new ConnectionFactory { Uri = new Uri(amqpUrl) };
-        await using var connection = await factory.CreateConnectionAsync(cancellation);
+        await using var connection = await RabbitMqNodes.ConnectAsync(new ConnectionFactory(), amqpUrl, cancellation);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellation);
         foreach (var model in models)
             await channel.QueueDeclareAsync(RenderTopology.DeadLetterQueueName(model), durable: true, exclusive: false, autoDelete: false,

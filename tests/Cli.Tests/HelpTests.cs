@@ -7,7 +7,7 @@ namespace Farm.Cli.Tests;
 [Collection("console")]
 public class HelpTests
 {
-    private static readonly string[] CliCommands = ["demo", "render", "tokenize", "bench", "model", "coordinator", "worker", "submit", "status", "fetch", "pause", "resume", "retry", "priority", "keys", "sweeps", "completion"];
+    private static readonly string[] CliCommands = ["demo", "render", "tokenize", "bench", "chaos", "model", "coordinator", "worker", "submit", "status", "fetch", "pause", "resume", "retry", "priority", "keys", "sweeps", "completion"];
 
     public static TheoryData<string[]> EveryCommand()
     {

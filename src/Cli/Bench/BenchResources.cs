@@ -14,19 +14,19 @@ namespace Farm.Cli.Bench;
 /// <paramref name="folderBucket"/>), a Redis prefix, and a model whose queues the workers declare.
 /// <see cref="RemoveAsync"/> deletes all of them, so runs leave nothing behind.
 /// </summary>
-internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, RedisOptions redis, S3Options s3, bool folderBucket) : IDisposable
+internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, RedisOptions redis, S3Options s3, bool folderBucket, string stem = "bench") : IDisposable
 {
     private IObjectStore? store;
 
-    public string Model { get; } = $"bench-{runId}";
-    public string Bucket { get; } = folderBucket ? Path.Combine(Path.GetTempPath(), $"farm-bench-{runId}") : $"bench-{runId}";
-    public string RedisPrefix { get; } = $"bench:{runId}:";
+    public string Model { get; } = $"{stem}-{runId}";
+    public string Bucket { get; } = folderBucket ? Path.Combine(Path.GetTempPath(), $"farm-{stem}-{runId}") : $"{stem}-{runId}";
+    public string RedisPrefix { get; } = $"{stem}:{runId}:";
     public string? Folder => folderBucket ? Bucket : null;
     /// <summary>What holds the bucket, for the report: s3rver (or whatever S3 the settings name) or a folder.</summary>
     public string BucketKind => folderBucket ? "the folder" : "s3rver";
 
     /// <summary>The bench's bucket settings: the service's address and keys, its own bucket or folder.</summary>
-    public S3Options S3 { get; } = new() { Url = s3.Url, Bucket = $"bench-{runId}", AccessKey = s3.AccessKey, SecretKey = s3.SecretKey, Region = s3.Region, Folder = folderBucket ? Path.Combine(Path.GetTempPath(), $"farm-bench-{runId}") : null };
+    public S3Options S3 { get; } = new() { Url = s3.Url, Bucket = $"{stem}-{runId}", AccessKey = s3.AccessKey, SecretKey = s3.SecretKey, Region = s3.Region, Folder = folderBucket ? Path.Combine(Path.GetTempPath(), $"farm-{stem}-{runId}") : null };
 
     /// <summary>The bucket as the workers see it.</summary>
     public IObjectStore Store => store ??= Folder is { } folder ? new FolderObjectStore(folder) : new S3ObjectStore(S3);
@@ -132,8 +132,7 @@ internal sealed class BenchResources(string runId, RabbitMqOptions rabbit, Redis
 
     private async Task RemoveQueuesAsync(CancellationToken cancellation)
     {
-        var factory = new ConnectionFactory { Uri = new Uri(rabbit.Url) };
-        await using var connection = await factory.CreateConnectionAsync(cancellation);
+        await using var connection = await RabbitMqNodes.ConnectAsync(new ConnectionFactory(), rabbit.Url, cancellation);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellation);
         await channel.QueueDeleteAsync(RenderTopology.QueueName(Model), cancellationToken: cancellation);
         await channel.QueueDeleteAsync(RenderTopology.DeadLetterQueueName(Model), cancellationToken: cancellation);

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using Farm.Cli.Commands;
 using Farm.Coordinator.Api;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Messaging;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Contracts;
 using Farm.Shared.Layout;
@@ -20,12 +19,8 @@ namespace Farm.Cli.Bench;
 internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources resources, RabbitMqOptions rabbit, RedisOptions redis, S3Options s3)
 {
     private const int ProbeBytes = 12 * 1024;
-    private static readonly TimeSpan StartupLimit = TimeSpan.FromSeconds(120);
 
-    private readonly List<BenchChild> children = [];
-    private readonly List<string> workerMetricsUrls = [];
-
-    public IReadOnlyList<BenchChild> Children => children;
+    private readonly FarmProcesses processes = new(resources, rabbit, redis, s3, CoordinatorSettings(settings));
 
     public async Task<int> RunAsync(CancellationToken cancellation)
     {
@@ -42,30 +37,23 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
             Console.WriteLine(Invariant($"  {resources.BucketKind} alone: {s.ProbePuts} {(resources.Folder is null ? "signed " : "")}12 KB PUTs over {connections} connections: {putsPerSecond:F0} PUT/s, so at most {putsPerSecond / 2:F0} images/s (a PNG and a record each)"));
         }
 
-        var coordinatorUrl = new Uri($"http://127.0.0.1:{FreePort()}/");
-        var coordinator = Start("coordinator", CoordinatorEnvironment(), "coordinator", "--urls", coordinatorUrl.ToString().TrimEnd('/'));
-        using var http = new HttpClient { BaseAddress = coordinatorUrl, Timeout = TimeSpan.FromSeconds(30) };
-        await WaitAsync(async () => (await TryGetAsync(http, "healthz/ready")) == HttpStatusCode.OK, "the coordinator to be ready", cancellation);
-        int? redisPid = ProcessMemory.PidListeningOn(PortOf(redis.Configuration)), rabbitPid = ProcessMemory.PidListeningOn(new Uri(rabbit.Url).Port);
+        var coordinatorUrl = processes.CoordinatorUrl;
+        var coordinator = processes.StartCoordinator();
+        await processes.WaitForCoordinatorAsync(cancellation);
+        int? redisPid = ProcessMemory.PidListeningOn(PortOf(redis.Configuration)), rabbitPid = ProcessMemory.PidListeningOn(RabbitMqNodes.First(rabbit.Url).Port);
         Console.WriteLine($"  coordinator pid {coordinator.Pid} on {coordinatorUrl}; redis pid {Show(redisPid)}, rabbitmq pid {Show(rabbitPid)}");
 
         var started = Stopwatch.StartNew();
-        for (var i = 0; i < s.Workers; i++)
-        {
-            var health = $"http://127.0.0.1:{FreePort()}";
-            workerMetricsUrls.Add(health + "/metrics");
-            Start($"worker {i + 1}", SharedEnvironment(), "worker", "--renderer", Invariant($"simulated:{s.StepMs}"), "--models-served", resources.Model,
-                "--id", $"{resources.Model}-w{i + 1}", "--health-urls", health);
-        }
-        await WaitAsync(async () => await WorkersUpAsync(http, cancellation) >= s.Workers, $"{s.Workers} workers to announce {resources.Model}", cancellation);
-        var workerPids = string.Join(", ", children.Skip(1).Select(c => c.Pid.ToString(CultureInfo.InvariantCulture)));
+        for (var i = 0; i < s.Workers; i++) processes.StartWorker(i + 1, s.StepMs);
+        await processes.WaitForWorkersAsync(s.Workers, cancellation);
+        var workerPids = string.Join(", ", processes.Workers.Select(c => c.Pid.ToString(CultureInfo.InvariantCulture)));
         Console.WriteLine(Invariant($"  {s.Workers} workers up in {started.Elapsed.TotalSeconds:F1} s (worker pids {workerPids})"));
 
         int? s3Pid = resources.Folder is null ? ProcessMemory.PidListeningOn(new Uri(s3.Url).Port) : null;
         var cpu = new Dictionary<string, int[]>
         {
             ["coordinator"] = [coordinator.Pid],
-            ["workers"] = children.Skip(1).Select(c => c.Pid).ToArray(),
+            ["workers"] = processes.Workers.Select(c => c.Pid).ToArray(),
             ["redis"] = redisPid is { } rp ? [rp] : [],
             ["rabbitmq"] = rabbitPid is { } qp ? [qp] : [],
             ["s3rver"] = s3Pid is { } sp ? [sp] : [],
@@ -111,91 +99,20 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         return status.State == "completed" ? 0 : 1;
     }
 
-    /// <summary>Workers first (a graceful stop lets the last one file the contact sheet), then the coordinator.</summary>
-    public async Task StopChildrenAsync()
-    {
-        var workers = children.Where(c => c.Name.StartsWith("worker", StringComparison.Ordinal)).ToList();
-        await Task.WhenAll(workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(15))));
-        await Task.WhenAll(children.Except(workers).Select(c => c.StopAsync(TimeSpan.FromSeconds(15))));
-        foreach (var child in children) child.Dispose();
-    }
+    public Task StopChildrenAsync() => processes.StopAsync();
 
-    public void KillChildren()
-    {
-        foreach (var child in children) child.Kill();
-    }
+    public void KillChildren() => processes.KillAll();
 
-    private BenchChild Start(string name, IReadOnlyDictionary<string, string> environment, params string[] args)
+    private static Dictionary<string, string> CoordinatorSettings(FarmBenchSettings settings) => new()
     {
-        var child = BenchChild.Start(name, environment, args);
-        children.Add(child);
-        return child;
-    }
-
-    /// <summary>The services from the bench's settings, with the run's own bucket and Redis prefix.</summary>
-    private Dictionary<string, string> SharedEnvironment() => new()
-    {
-        ["FARM_BUCKET_DIR"] = resources.Folder ?? "",
-        ["FARM_RABBITMQ_URL"] = rabbit.Url,
-        ["FARM_REDIS"] = redis.Configuration,
-        ["FARM_REDIS_PREFIX"] = resources.RedisPrefix,
-        ["FARM_S3_URL"] = s3.Url,
-        ["FARM_S3_BUCKET"] = resources.Bucket,
-        ["FARM_S3_ACCESS_KEY"] = s3.AccessKey,
-        ["FARM_S3_SECRET_KEY"] = s3.SecretKey,
-    };
-
-    private Dictionary<string, string> CoordinatorEnvironment()
-    {
-        var environment = SharedEnvironment();
         // On loopback, for the bench alone: no keys, and no per-tenant request limit that would turn pollers away with 429.
-        environment["FARM_AUTH"] = "off";
-        environment["FARM_TENANT_REQUESTS_PER_SECOND"] = "1000000";
-        environment["FARM_TENANT_MAX_QUEUED_IMAGES"] = Math.Max(settings.Images, 1_000_000).ToString(CultureInfo.InvariantCulture);
-        environment["Sweeps__QueuedPerPipeline"] = settings.QueuedPerPipeline.ToString(CultureInfo.InvariantCulture);
-        environment["Sweeps__DefaultBatchSize"] = settings.BatchSize.ToString(CultureInfo.InvariantCulture);
-        environment["Sweeps__MaxImages"] = Math.Max(settings.Images, 10_000_000).ToString(CultureInfo.InvariantCulture);
-        return environment;
-    }
-
-    private async Task WaitAsync(Func<Task<bool>> condition, string what, CancellationToken cancellation)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (children.FirstOrDefault(c => c.HasExited) is { } gone)
-                throw new InvalidOperationException($"{gone.Name} exited while waiting for {what}; its last output:\n{gone.LastOutput}");
-            if (deadline.Elapsed > StartupLimit)
-                throw new TimeoutException($"gave up after {StartupLimit.TotalSeconds:F0} s waiting for {what}; the coordinator's last output:\n{children[0].LastOutput}");
-            await Task.Delay(250, cancellation);
-        }
-    }
-
-    private static async Task<HttpStatusCode?> TryGetAsync(HttpClient http, string path)
-    {
-        try
-        {
-            using var response = await http.GetAsync(path);
-            return response.StatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
-
-    private async Task<int> WorkersUpAsync(HttpClient http, CancellationToken cancellation)
-    {
-        try
-        {
-            var workers = await http.GetFromJsonAsync<List<WorkerHeartbeat>>("v1/workers", FarmJson.Options, cancellation);
-            return workers!.Count(w => w.Models.Contains(resources.Model));
-        }
-        catch (HttpRequestException)
-        {
-            return 0;
-        }
-    }
+        ["FARM_AUTH"] = "off",
+        ["FARM_TENANT_REQUESTS_PER_SECOND"] = "1000000",
+        ["FARM_TENANT_MAX_QUEUED_IMAGES"] = Math.Max(settings.Images, 1_000_000).ToString(CultureInfo.InvariantCulture),
+        ["Sweeps__QueuedPerPipeline"] = settings.QueuedPerPipeline.ToString(CultureInfo.InvariantCulture),
+        ["Sweeps__DefaultBatchSize"] = settings.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["Sweeps__MaxImages"] = Math.Max(settings.Images, 10_000_000).ToString(CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Polls until the sweep ends (not timed: the pollers are); returns its last status and when its first image was counted.</summary>
     private static async Task<(SweepStatus Status, double FirstImageSeconds)> WatchAsync(FarmClient client, string id, Stopwatch clock, CancellationToken cancellation)
@@ -221,7 +138,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var totals = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var url in workerMetricsUrls)
+        foreach (var url in processes.WorkerMetricsUrls)
         {
             try
             {
@@ -292,13 +209,6 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         });
         var renderSeconds = sample.Count == 0 ? 0 : seconds.Sum() * jobFirsts.Count / sample.Count;
         return (pngs.Count, records.Count, pngs.Count == 0 ? 0 : pngs.Average(k => k.Size), records.Count == 0 ? 0 : records.Average(k => k.Size), renderSeconds);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>The port of a StackExchange.Redis configuration string's first endpoint (6379 when it names none).</summary>

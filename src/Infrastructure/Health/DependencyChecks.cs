@@ -19,7 +19,7 @@ public static class DependencyChecks
 
     /// <summary>Where RabbitMQ is, for the watch's lines (the URL without its credentials).</summary>
     public static IServiceCollection AddRabbitMqAddress(this IServiceCollection services, string amqpUrl) =>
-        services.AddSingleton(new DependencyAddress("rabbitmq", WithoutCredentials(amqpUrl), "FARM_RABBITMQ_URL"));
+        services.AddSingleton(new DependencyAddress("rabbitmq", string.Join(",", amqpUrl.Split(',', StringSplitOptions.TrimEntries).Select(WithoutCredentials)), "FARM_RABBITMQ_URL"));
 
     public static string WithoutCredentials(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) ? new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString() : url;

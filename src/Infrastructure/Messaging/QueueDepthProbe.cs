@@ -23,8 +23,8 @@ public sealed class QueueDepthProbe(string amqpUrl) : IAsyncDisposable
         await gate.WaitAsync(bounded.Token);
         try
         {
-            connection ??= await new ConnectionFactory { Uri = new Uri(amqpUrl), RequestedConnectionTimeout = Timeout, ClientProvidedName = "farm-queue-depth" }
-                .CreateConnectionAsync(bounded.Token);
+            connection ??= await RabbitMqNodes.ConnectAsync(new ConnectionFactory { RequestedConnectionTimeout = Timeout, ClientProvidedName = "farm-queue-depth" },
+                amqpUrl, bounded.Token);
             // A passive declare of a missing queue closes its channel, so each probe has its own.
             await using var channel = await connection.CreateChannelAsync(cancellationToken: bounded.Token);
             return (await channel.QueueDeclarePassiveAsync(queue, bounded.Token)).MessageCount;

@@ -25,15 +25,22 @@ public static class RenderTopology
         cfg.Send<RenderJob>(s => s.UseRoutingKeyFormatter(ctx => ctx.Message.Model));
     }
 
+    /// <summary>One broker, or a cluster when <paramref name="amqpUrl"/> lists several nodes (<see cref="RabbitMqNodes"/>): MassTransit then reconnects to any of them.</summary>
     public static void Host(IRabbitMqBusFactoryConfigurator cfg, string amqpUrl)
     {
-        var url = new Uri(amqpUrl);
+        var url = RabbitMqNodes.First(amqpUrl);
+        var nodes = RabbitMqNodes.HostPorts(amqpUrl);
         var user = url.UserInfo.Split(':', 2);
         var vhost = url.AbsolutePath.Trim('/') is { Length: > 0 } v ? Uri.UnescapeDataString(v) : "/";
         cfg.Host(url.Host, (ushort)(url.Port > 0 ? url.Port : 5672), vhost, h =>
         {
             h.Username(user[0].Length > 0 ? Uri.UnescapeDataString(user[0]) : "guest");
             h.Password(user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "guest");
+            if (nodes.Count > 1)
+                h.UseCluster(c =>
+                {
+                    foreach (var node in nodes) c.Node(node);
+                });
         });
     }
 }
