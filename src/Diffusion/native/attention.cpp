@@ -138,9 +138,8 @@ FT_EXPORT int ft_nn_attention(ft_tensor q, ft_tensor k, ft_tensor v, double scal
       ft::put(out, attend_with_tile(std::stoll(*known), *q, *k, *v, scale, max_score_bytes));
       return;
     }
-    at::Tensor result;
-    int best = ft::tuning::fastest(kTileChoices, [&](int i) { return attend_with_tile(kTileMiB[i], *q, *k, *v, scale, max_score_bytes); }, &result);
+    int best = ft::tuning::fastest(kTileChoices, [&](int i) { return attend_with_tile(kTileMiB[i], *q, *k, *v, scale, max_score_bytes); });
     ft::tuning::remember(key.str(), std::to_string(kTileMiB[best]));
-    ft::put(out, std::move(result));
+    ft::put(out, attend_with_tile(kTileMiB[best], *q, *k, *v, scale, max_score_bytes));
   });
 }

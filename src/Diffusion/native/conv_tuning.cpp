@@ -20,6 +20,9 @@ constexpr const char* kNames[] = {"channels-last", "contiguous", "im2col"};
 
 // Below this many multiply-adds a conv takes microseconds: not worth measuring, and the tiny test models keep one path.
 constexpr double kMinTunedMacs = 2e7;
+// im2col unfolds the input into a [C·kh·kw, H·W] matrix per image: at the VAE's 128 channels and 512×512 that is
+// 1.2 GB, more than the rest of the decoder holds. It only wins on small maps, so it is not tried above this size.
+constexpr double kMaxIm2colBytes = 64.0 * (1 << 20);
 
 bool parse(const std::string& name, Algo* algo) {
   for (int i = 0; i < 3; ++i)
@@ -70,11 +73,12 @@ at::Tensor tuned_conv2d(const at::Tensor& x, const at::Tensor& w, const c10::opt
   const std::string key = key_of(x, w, stride, padding);
   Algo algo;
   if (auto known = tuning::find(key); known && parse(*known, &algo)) return run(algo, x, w, b, stride, padding);
-  const int candidates = x.scalar_type() == at::kFloat ? 3 : 2;  // THNN's bf16 path is a slow reference kernel
-  at::Tensor out;
-  algo = static_cast<Algo>(tuning::fastest(candidates, [&](int i) { return run(static_cast<Algo>(i), x, w, b, stride, padding); }, &out));
+  const double columns_bytes = double(x.size(1)) * w.size(2) * w.size(3) * x.size(2) * x.size(3) / double(stride * stride) * x.element_size();
+  // THNN's bf16 path is a slow reference kernel; im2col is the last candidate, so leaving it out is counting to 2.
+  const int candidates = x.scalar_type() == at::kFloat && columns_bytes <= kMaxIm2colBytes ? 3 : 2;
+  algo = static_cast<Algo>(tuning::fastest(candidates, [&](int i) { return run(static_cast<Algo>(i), x, w, b, stride, padding); }));
   tuning::remember(key, kNames[static_cast<int>(algo)]);
-  return out;
+  return run(algo, x, w, b, stride, padding);
 }
 
 }  // namespace ft

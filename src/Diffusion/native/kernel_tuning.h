@@ -15,20 +15,20 @@ std::optional<std::string> find(const std::string& key);
 void remember(const std::string& key, const std::string& choice);
 
 // Runs each of `count` candidates twice on the real input (the first run pays for primitive creation and fresh
-// pages, so only the second is timed) and returns the index of the fastest; `out` holds that candidate's result.
+// pages, so only the second is timed) and returns the index of the fastest. Each result is dropped as soon as it is
+// timed, so measuring holds no more memory than one run; the caller runs the winner once more for its result.
 template <class Run>
-int fastest(int count, Run run, at::Tensor* out) {
+int fastest(int count, Run run) {
   double best_time = 0;
   int best = 0;
   for (int round = 0; round < 2; ++round) {
     for (int i = 0; i < count; ++i) {
       auto start = std::chrono::steady_clock::now();
-      at::Tensor result = run(i);
+      run(i).reset();
       double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (round == 1 && (i == 0 || t < best_time)) {
         best_time = t;
         best = i;
-        *out = std::move(result);
       }
     }
   }
