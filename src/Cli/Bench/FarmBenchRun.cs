@@ -64,7 +64,7 @@ internal sealed class FarmBenchRun(FarmBenchSettings settings, BenchResources re
         // Peaks over the run only: the services may have been up for days.
         var reset = new[] { redisPid, rabbitPid }.Where(p => p is not null).All(p => ProcessMemory.ResetPeak(p!.Value));
         var client = new FarmClient(coordinatorUrl);
-        var spec = Invariant($$"""{"model":"{{resources.Model}}","prompts":["bench farm"],"seeds":{"start":1,"count":{{s.Images}}},"steps":{{s.Steps}},"width":64,"height":64}""");
+        var spec = Invariant($$"""{"model":"{{resources.Model}}","prompts":["bench farm"],"seeds":{"start":1,"count":{{s.Images}}},"steps":{{s.Steps}},"width":64,"height":64,"cache":false}""");
         var clock = Stopwatch.StartNew();
         var accepted = await client.SubmitAsync(spec, null, cancellation);
         Console.WriteLine(Invariant($"  sweep {accepted.Id}: {accepted.Images} images, {accepted.Jobs} jobs, accepted in {clock.Elapsed.TotalMilliseconds:F0} ms"));

@@ -46,7 +46,7 @@ internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources,
     {
         Console.WriteLine($"  {scenario.Name}: {scenario.Description}");
         var clock = Stopwatch.StartNew();
-        var spec = Invariant($$"""{"model":"{{resources.Model}}","prompts":["chaos {{scenario.Name}}"],"seeds":{"start":1,"count":{{settings.Images}}},"steps":{{settings.Steps}},"width":64,"height":64}""");
+        var spec = Invariant($$"""{"model":"{{resources.Model}}","prompts":["chaos {{scenario.Name}}"],"seeds":{"start":1,"count":{{settings.Images}}},"steps":{{settings.Steps}},"width":64,"height":64,"cache":false}""");
         SweepAccepted accepted;
         using (var client = new FarmClient(processes.CoordinatorUrl)) accepted = await client.SubmitAsync(spec, null, cancellation);
         Console.WriteLine(Invariant($"    sweep {accepted.Id}: {accepted.Images} images, {accepted.Jobs} jobs"));

@@ -45,16 +45,20 @@ internal static class DemoCommand
     /// <summary>The demo's sweep for a real SD1.5 checkpoint named sd15: the same prompts, seeds and sampler at its native 512².</summary>
     private static string RealCheckpointSpec => Spec.Replace("model: tiny", "model: sd15").Replace("width: 128", "width: 512").Replace("height: 128", "height: 512") + "\n";
 
-    // The worker that counts the last image draws the grids just after: wait for them a little (best effort, as they are).
+    private const int DemoGrids = 2;  // one prompt × guidance grid per seed of Spec
+
+    // The worker that counts the last image draws the grids one after another just after: wait for them a little
+    // (best effort, as they are), then show what is there.
     private static async Task<IReadOnlyList<GridItem>> GridsAsync(FarmClient client, string id, CancellationToken cancellation)
     {
+        IReadOnlyList<GridItem> grids = [];
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var grids = (await client.GridsAsync(id, cancellation)).Items;
-            if (grids.Count > 0) return grids;
+            grids = (await client.GridsAsync(id, cancellation)).Items;
+            if (grids.Count >= DemoGrids) return grids;
             await Task.Delay(200, cancellation);
         }
-        return [];
+        return grids;
     }
 
     public static Command Create()

@@ -4,8 +4,9 @@ namespace Farm.Diffusion.Torch;
 
 /// <summary>
 /// Where the native library keeps the kernels it measured fastest per shape (kernel_tuning.h: the convolution
-/// algorithm, the attention's query tile): one file per CPU kind, libtorch version and BLAS kernel set, under <c>FARM_TUNING_DIR</c> (default
-/// <c>$XDG_CACHE_HOME/farm/tuning</c> or <c>~/.cache/farm/tuning</c>), so each shape is measured once per machine.
+/// algorithm, the linear layers' matrix product, the attention's query tile): one file per CPU kind, libtorch
+/// version and BLAS kernel set, under <c>FARM_TUNING_DIR</c> (default <c>$XDG_CACHE_HOME/farm/tuning</c> or
+/// <c>~/.cache/farm/tuning</c>), so each shape is measured once per machine.
 /// A folder that cannot be written leaves the choices in memory for the process.
 /// </summary>
 internal static class KernelTuning
@@ -22,7 +23,7 @@ internal static class KernelTuning
     internal static string Describe()
     {
         Check(ft_tuning_count(out var count));
-        var fixedBy = new[] { "FARM_CONV_ALGO", "FARM_ATTENTION_TILE_MB" }
+        var fixedBy = new[] { "FARM_CONV_ALGO", "FARM_LINEAR_GEMM", "FARM_ATTENTION_TILE_MB" }
             .Where(NativeEnvironment.IsSet).Select(name => $"{name}={Environment.GetEnvironmentVariable(name)}").ToList();
         var fixedNote = fixedBy.Count == 0 ? "" : $", fixed by {string.Join(", ", fixedBy)}";
         return $"kernels measured per shape ({count} shapes known{fixedNote}; cache {CachePath ?? "in memory only"})";

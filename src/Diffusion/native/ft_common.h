@@ -40,6 +40,9 @@ int code_of(at::ScalarType type);
 at::Device device_of(int type, int index);
 
 // conv2d on CPU through the algorithm measured fastest for this shape (conv_tuning.cpp).
+// linear (x · weightᵀ + bias) on CPU through the matrix product measured fastest for this shape (linear_tuning.cpp).
+at::Tensor tuned_linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b);
+
 at::Tensor tuned_conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b, int64_t stride, int64_t padding);
 
 inline at::TensorOptions options(int dtype, int device_type, int device_index) {

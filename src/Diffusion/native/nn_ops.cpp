@@ -6,7 +6,7 @@ c10::optional<at::Tensor> maybe(ft_tensor t) { return t ? c10::optional<at::Tens
 }  // namespace
 
 FT_EXPORT int ft_nn_linear(ft_tensor x, ft_tensor weight, ft_tensor bias, ft_tensor* out) {
-  return ft::guard([&] { ft::put(out, at::linear(*x, *weight, maybe(bias))); });
+  return ft::guard([&] { ft::put(out, ft::tuned_linear(*x, *weight, maybe(bias))); });
 }
 
 // On CPU, each convolution shape runs the algorithm measured fastest for it on this CPU (conv_tuning.cpp).

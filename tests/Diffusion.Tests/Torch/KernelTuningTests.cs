@@ -6,7 +6,8 @@ namespace Farm.Diffusion.Tests.Torch;
 /// <summary>
 /// Kernels large enough to be tuned run whichever variant was measured fastest on this CPU (kernel_tuning.h);
 /// whichever it is, the result must equal the plain computation: a convolution whose only non-zero tap is the centre
-/// equals the matrix product it reduces to, and a large attention equals softmax(q·kᵀ·scale)·v.
+/// equals the matrix product it reduces to, a linear layer equals x·Wᵀ + b, and a large attention equals
+/// softmax(q·kᵀ·scale)·v.
 /// </summary>
 public class KernelTuningTests
 {
@@ -31,6 +32,23 @@ public class KernelTuningTests
             .reshape(2, Side, Side, Channels).permute(0, 3, 1, 2);
         var difference = (actual - expected).abs().max().ToArray<float>()[0];
         Assert.True(difference < 1e-3f, $"largest difference {difference}");
+    }
+
+    [Fact]
+    public void A_tuned_linear_layer_equals_the_matrix_product_plus_bias()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(5);
+        var x = torch.randn([2, 1024, 320], generator);
+        var weight = torch.randn([640, 320], generator) * 0.05;
+        var bias = torch.randn([640], generator);
+
+        var actual = linear(x, weight, bias);
+
+        var expected = matmul(x, weight.permute(1, 0)) + bias;
+        Assert.Equal(expected.shape, actual.shape);
+        var difference = (actual - expected).abs().max().ToArray<float>()[0];
+        Assert.True(difference < 1e-4f, $"largest difference {difference}");
     }
 
     [Fact]

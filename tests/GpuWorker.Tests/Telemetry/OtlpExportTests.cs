@@ -45,13 +45,15 @@ public sealed class OtlpExportTests
         };
         using var worker = WorkerProcess.StartCli("otlp-worker", settings, "worker", "--models", models.Dir, "--id", "otlp-worker", "--threads", "1");
         await coordinator.WaitForWorkersAsync(models.Name, 1, Deadline);
-        var accepted = await coordinator.SubmitAsync($$"""{"model":"{{models.Name}}","prompts":["a fox"],"seeds":[7],"steps":2,"width":64,"height":64}""");
+        var accepted = await coordinator.SubmitAsync($$"""{"model":"{{models.Name}}","prompts":["a fox"],"seeds":[7],"steps":2,"width":64,"height":64,"cache":false}""");
         await coordinator.WaitForStateAsync(accepted.Id, Deadline, "completed");
 
         bool Got(string path, params string[] texts) => received.Any(r => r.Path == path && r.ContentType == "application/x-protobuf"
                                                                           && texts.All(t => Contains(r.Body, t)));
         await CoordinatorUnderTest.WaitUntilAsync(
-            () => Task.FromResult(Got("/v1/traces", "render", "upload", accepted.Id) && Got("/v1/metrics", "farm.images.completed", models.Name)),
+            // Spans are exported in batches, so the render and the upload spans may come in different requests.
+            () => Task.FromResult(Got("/v1/traces", "render", accepted.Id) && Got("/v1/traces", "upload", accepted.Id)
+                                  && Got("/v1/metrics", "farm.images.completed", models.Name)),
             Deadline, () => $"the job's spans and the image counter at the collector (got: {string.Join(", ", received.Select(r => $"{r.Path} {r.Body.Length} B"))}); worker:\n{worker.Output}");
         await worker.TerminateAsync(TimeSpan.FromSeconds(30));
     }
