@@ -105,6 +105,15 @@ internal sealed class ChaosContext(ChaosSettings settings, FarmProcesses process
         Log(string.Create(CultureInfo.InvariantCulture, $"{fault}: down {downSeconds:F1} s, recovered {recoveredSeconds:F1} s after"));
     }
 
+    /// <summary>Faults a scenario meant to do but could not, because the sweep ended first: the run then fails, as it proved less than it claims.</summary>
+    public int FaultsNotDone { get; private set; }
+
+    public void NotDone(int count, string reason)
+    {
+        FaultsNotDone += count;
+        Log($"{count} fault(s) not done: {reason}");
+    }
+
     public TimeSpan Now => clock.Elapsed;
 }
 

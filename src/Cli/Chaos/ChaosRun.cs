@@ -70,6 +70,8 @@ internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources,
 
         var faults = context.Faults;
         if (faults.Count == 0) problems.Add("no fault happened: the sweep ended before mid-sweep (use more --images or a larger --step-ms)");
+        if (context.FaultsNotDone > 0)
+            problems.Add(Invariant($"the sweep ended before {context.FaultsNotDone} more fault(s) could be done (use more --images or a larger --step-ms)"));
         if (faults.Any(f => double.IsNaN(f.RecoveredSeconds))) problems.Add("the farm never recovered from a fault");
         if (final is null) problems.Add(Invariant($"the sweep did not end within {settings.SweepLimit.TotalSeconds:F0} s"));
         else if (final.State != "completed" || final.Images.Completed != settings.Images || final.Images.Failed != 0)

@@ -48,10 +48,14 @@ internal static class ChaosScenarios
     private static async Task AllInOneSweepAsync(ChaosContext context, CancellationToken cancellation)
     {
         if (!await context.MidSweepAsync(cancellation)) return;
-        foreach (var fault in EachFault)
+        for (var done = 0; done < EachFault.Length; done++)
         {
-            if (await context.StatusAsync(cancellation) is { } status && ChaosContext.Finished(status)) return;
-            await fault(context, cancellation);
+            if (await context.StatusAsync(cancellation) is { } status && ChaosContext.Finished(status))
+            {
+                context.NotDone(EachFault.Length - done, "the sweep ended first");
+                return;
+            }
+            await EachFault[done](context, cancellation);
         }
     }
 
