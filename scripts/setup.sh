@@ -13,7 +13,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-APT_PACKAGES=(libtorch-dev libopenblas0-pthread cmake g++ make redis-server rabbitmq-server curl procps libfontconfig1 fonts-dejavu-core chromium)
+APT_PACKAGES=(libtorch-dev libdnnl-dev libopenblas0-pthread cmake g++ make redis-server rabbitmq-server curl procps libfontconfig1 fonts-dejavu-core chromium)
 NATIVE_SRC="$FARM_ROOT/src/Diffusion/native"
 NATIVE_BUILD="$NATIVE_SRC/build"
 BUILD_STAMP="$FARM_STATE/build.stamp"

@@ -11,6 +11,10 @@ namespace Farm.Diffusion.Torch;
 /// </summary>
 internal static class KernelTuning
 {
+    /// <summary>Raised whenever a kernel gains or loses a candidate (here: Winograd convolutions, oneDNN attention
+    /// products), so that a cache measured without it is not read and every shape is measured again.</summary>
+    internal const int CandidateSet = 2;
+
     internal static string? CachePath { get; private set; }
 
     internal static void OpenCache()
@@ -23,10 +27,27 @@ internal static class KernelTuning
     internal static string Describe()
     {
         Check(ft_tuning_count(out var count));
-        var fixedBy = new[] { "FARM_CONV_ALGO", "FARM_LINEAR_GEMM", "FARM_ATTENTION_TILE_MB" }
+        var fixedBy = new[] { "FARM_CONV_ALGO", "FARM_LINEAR_GEMM", "FARM_ATTENTION_TILE_MB", "FARM_ATTENTION_GEMM" }
             .Where(NativeEnvironment.IsSet).Select(name => $"{name}={Environment.GetEnvironmentVariable(name)}").ToList();
         var fixedNote = fixedBy.Count == 0 ? "" : $", fixed by {string.Join(", ", fixedBy)}";
         return $"kernels measured per shape ({count} shapes known{fixedNote}; cache {CachePath ?? "in memory only"})";
+    }
+
+    /// <summary>
+    /// Runs every shape of <paramref name="kind"/> ("conv", "linear", "attention") with <paramref name="choice"/> (a
+    /// name as the cache file holds it) until disposed, in memory only: for tests that check each algorithm, not
+    /// only the one measured fastest here.
+    /// </summary>
+    internal static IDisposable Force(string kind, string choice)
+    {
+        _ = torch.get_num_threads();  // loads the native library
+        Check(ft_tuning_force(kind, choice));
+        return new ForcedChoice(kind);
+    }
+
+    private sealed class ForcedChoice(string kind) : IDisposable
+    {
+        public void Dispose() => Check(ft_tuning_force(kind, null));
     }
 
     private static string? TryPreparePath()
@@ -42,7 +63,7 @@ internal static class KernelTuning
         try
         {
             Directory.CreateDirectory(folder);
-            return Path.Combine(folder, $"kernels-{CpuInfo.Current.Identity}-libtorch{torch.version}-blas-{blas.ToLowerInvariant()}.txt");
+            return Path.Combine(folder, $"kernels-v{CandidateSet}-{CpuInfo.Current.Identity}-libtorch{torch.version}-blas-{blas.ToLowerInvariant()}.txt");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

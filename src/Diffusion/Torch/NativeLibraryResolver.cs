@@ -14,14 +14,15 @@ internal static class NativeLibraryResolver
     internal static void Register()
     {
         if (Interlocked.Exchange(ref registered, 1) == 1) return;
+        // Before anything is loaded, and before the tuning cache's file name is made from what they choose.
+        IdleThreadPolicy.ApplyBeforeLoad();
+        BlasCorePolicy.ApplyBeforeLoad(CpuInfo.Current);
         NativeLibrary.SetDllImportResolver(typeof(NativeLibraryResolver).Assembly, Resolve);
     }
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (name != "farmtorch") return IntPtr.Zero;
-        IdleThreadPolicy.ApplyBeforeLoad();
-        BlasCorePolicy.ApplyBeforeLoad(CpuInfo.Current);
         foreach (var candidate in Candidates())
             if (File.Exists(candidate)) return NativeLibrary.Load(candidate);
         throw new DllNotFoundException(

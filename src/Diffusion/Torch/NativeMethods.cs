@@ -33,6 +33,7 @@ internal static partial class NativeMethods
     [DllImport(Lib)] internal static extern int ft_cuda_device_count();
     [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern int ft_tuning_open(string? path);
     [DllImport(Lib)] internal static extern int ft_tuning_count(out int count);
+    [DllImport(Lib, CharSet = CharSet.Ansi)] internal static extern int ft_tuning_force(string kind, string? choice);
     [DllImport(Lib)] internal static extern unsafe int ft_torch_version(byte* buffer, int capacity);
     [DllImport(Lib)] internal static extern int ft_set_grad_enabled(int enabled);
     [DllImport(Lib)] internal static extern int ft_profiler_start([MarshalAs(UnmanagedType.LPUTF8Str)] string path);

@@ -5,18 +5,20 @@
 // than the arithmetic, and im2col + the BLAS GEMM (THNN) wins some of those when the BLAS has wide kernels; the
 // margins move with the CPU's vector width (docs/benchmarks.md). So the first time a shape is seen each algorithm
 // runs on the real input and the fastest is kept (kernel_tuning.h), like cuDNN's benchmark mode.
-// FARM_CONV_ALGO=channels-last|contiguous|im2col fixes one algorithm for every shape.
+// oneDNN's Winograd kernels (winograd_conv.h) are a candidate for 3×3, stride-1 float convolutions where the CPU
+// has them. FARM_CONV_ALGO=channels-last|contiguous|im2col|winograd fixes one algorithm for every shape.
 //
 // The algorithms sum in different orders, so their outputs differ by float rounding only (~1e-6 relative).
 #include "kernel_tuning.h"
-#include <cstdlib>
-#include <cstring>
+#ifdef FT_HAVE_WINOGRAD
+#include "winograd_conv.h"
+#endif
 #include <sstream>
 
 namespace {
 
-enum class Algo { ChannelsLast, Contiguous, Im2col };
-constexpr const char* kNames[] = {"channels-last", "contiguous", "im2col"};
+enum class Algo { ChannelsLast, Contiguous, Im2col, Winograd };
+const std::vector<const char*> kNames = {"channels-last", "contiguous", "im2col", "winograd"};
 
 // Below this many multiply-adds a conv takes microseconds: not worth measuring, and the tiny test models keep one path.
 constexpr double kMinTunedMacs = 2e7;
@@ -24,23 +26,11 @@ constexpr double kMinTunedMacs = 2e7;
 // 1.2 GB, more than the rest of the decoder holds. It only wins on small maps, so it is not tried above this size.
 constexpr double kMaxIm2colBytes = 64.0 * (1 << 20);
 
-bool parse(const std::string& name, Algo* algo) {
-  for (int i = 0; i < 3; ++i)
-    if (name == kNames[i]) { *algo = static_cast<Algo>(i); return true; }
-  return false;
-}
-
 // FARM_CONV_ALGO, read once: nullopt for auto (measure).
 std::optional<Algo> fixed_algo() {
-  static const std::optional<Algo> fixed = [] () -> std::optional<Algo> {
-    const char* setting = std::getenv("FARM_CONV_ALGO");
-    if (!setting || !*setting || std::strcmp(setting, "auto") == 0) return std::nullopt;
-    Algo algo;
-    if (!parse(setting, &algo))
-      throw std::invalid_argument(std::string("FARM_CONV_ALGO must be auto, channels-last, contiguous or im2col, not ") + setting);
-    return algo;
-  }();
-  return fixed;
+  static const std::optional<int> fixed = ft::tuning::fixed_by_environment("FARM_CONV_ALGO", kNames);
+  if (!fixed) return std::nullopt;
+  return static_cast<Algo>(*fixed);
 }
 
 at::Tensor run(Algo algo, const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b, int64_t stride, int64_t padding) {
@@ -51,6 +41,12 @@ at::Tensor run(Algo algo, const at::Tensor& x, const at::Tensor& w, const c10::o
       return at::conv2d(x.contiguous(), w, b, {stride, stride}, {padding, padding});
     case Algo::Im2col:
       return at::thnn_conv2d(x.contiguous(), w.contiguous(), {w.size(2), w.size(3)}, b, {stride, stride}, {padding, padding});
+    case Algo::Winograd:
+#ifdef FT_HAVE_WINOGRAD
+      return ft::winograd::conv2d(x, w, b, padding);
+#else
+      throw std::invalid_argument("this build of libfarmtorch has no Winograd convolutions (build it with libdnnl-dev installed)");
+#endif
   }
   throw std::logic_error("unknown convolution algorithm");
 }
@@ -71,12 +67,16 @@ at::Tensor tuned_conv2d(const at::Tensor& x, const at::Tensor& w, const c10::opt
   const double macs = double(x.size(0)) * x.size(2) * x.size(3) / double(stride * stride) * double(w.numel());
   if (macs < kMinTunedMacs) return run(Algo::ChannelsLast, x, w, b, stride, padding);
   const std::string key = key_of(x, w, stride, padding);
-  Algo algo;
-  if (auto known = tuning::find(key); known && parse(*known, &algo)) return run(algo, x, w, b, stride, padding);
+  if (auto known = tuning::find(key))
+    if (auto index = tuning::index_of(*known, kNames)) return run(static_cast<Algo>(*index), x, w, b, stride, padding);
   const double columns_bytes = double(x.size(1)) * w.size(2) * w.size(3) * x.size(2) * x.size(3) / double(stride * stride) * x.element_size();
-  // THNN's bf16 path is a slow reference kernel; im2col is the last candidate, so leaving it out is counting to 2.
-  const int candidates = x.scalar_type() == at::kFloat && columns_bytes <= kMaxIm2colBytes ? 3 : 2;
-  algo = static_cast<Algo>(tuning::fastest(candidates, [&](int i) { return run(static_cast<Algo>(i), x, w, b, stride, padding); }));
+  std::vector<Algo> candidates = {Algo::ChannelsLast, Algo::Contiguous};
+  // THNN's bf16 path is a slow reference kernel.
+  if (x.scalar_type() == at::kFloat && columns_bytes <= kMaxIm2colBytes) candidates.push_back(Algo::Im2col);
+#ifdef FT_HAVE_WINOGRAD
+  if (ft::winograd::supports(x, w, b, stride, padding)) candidates.push_back(Algo::Winograd);
+#endif
+  auto algo = candidates[tuning::fastest(static_cast<int>(candidates.size()), [&](int i) { return run(candidates[i], x, w, b, stride, padding); })];
   tuning::remember(key, kNames[static_cast<int>(algo)]);
   return run(algo, x, w, b, stride, padding);
 }

@@ -5,11 +5,19 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ft::tuning {
 
-// The choice remembered for `key` ("conv:…", "attention:…"), if any.
+// The choice remembered for `key` ("conv:…", "attention:…"), if any; a choice forced for the key's kind wins.
 std::optional<std::string> find(const std::string& key);
+
+// The index of `name` in `names`, or nullopt.
+std::optional<int> index_of(const std::string& name, const std::vector<const char*>& names);
+
+// The choice that environment variable `variable` fixes: nullopt when it is unset, empty or "auto", else the index
+// of its value in `names`; any other value is an invalid_argument naming the variable and what it takes.
+std::optional<int> fixed_by_environment(const char* variable, const std::vector<const char*>& names);
 
 // Remembers a choice and appends it to the cache file.
 void remember(const std::string& key, const std::string& choice);
