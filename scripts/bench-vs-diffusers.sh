@@ -49,7 +49,7 @@ diffusers_run() { # CASE → "median_s peak_mb"
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-say "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(grep -o 'avx512_bf16\|amx_bf16\|avx512f\|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+say "cpu: $(lscpu | sed -n 's/^Model name: *//p') (family $(sed -n 's/^cpu family\t*: //p;T;q' /proc/cpuinfo), model $(sed -n 's/^model\t*: //p;T;q' /proc/cpuinfo)), $(nproc) cores, $(grep -o 'avx512_bf16\|amx_bf16\|avx512f\|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 say "commit $(git -C "$FARM_ROOT" rev-parse --short HEAD), $rounds rounds per case, load $(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
 for c in "${cases[@]}"; do
