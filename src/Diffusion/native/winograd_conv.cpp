@@ -122,11 +122,14 @@ bool is_nhwc(const at::Tensor& x) { return x.is_contiguous(at::MemoryFormat::Cha
 
 namespace ft::winograd {
 
+bool shaped_for(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t padding) {
+  return x.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 && w.dim() == 4 &&
+         w.size(2) == 3 && w.size(3) == 3 && w.size(1) == x.size(1) && stride == 1 && padding <= 1 &&
+         x.size(2) + 2 * padding >= 3 && x.size(3) + 2 * padding >= 3;
+}
+
 bool supports(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b, int64_t stride, int64_t padding) {
-  const bool shaped = x.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && x.dim() == 4 && w.dim() == 4 &&
-                      w.size(2) == 3 && w.size(3) == 3 && w.size(1) == x.size(1) && stride == 1 && padding <= 1 &&
-                      x.size(2) + 2 * padding >= 3 && x.size(3) + 2 * padding >= 3;
-  if (!shaped) return false;
+  if (!shaped_for(x, w, stride, padding)) return false;
   const bool nhwc = is_nhwc(x);
   auto input = nhwc ? x : x.contiguous();
   auto out = output_for(input, w, padding, nhwc);  // not written: only its strides are read

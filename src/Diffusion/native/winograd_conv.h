@@ -8,6 +8,9 @@
 
 namespace ft::winograd {
 
+// Whether the shape is one Winograd kernels are made for: float, CPU, 3×3, stride 1, padding ≤ 1, one group.
+bool shaped_for(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t padding);
+
 // Whether this CPU can run `x` ⊛ `w` this way: float, CPU, 3×3, stride 1, one group, and a oneDNN kernel for it.
 bool supports(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b, int64_t stride, int64_t padding);
 
