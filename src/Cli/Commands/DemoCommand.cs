@@ -8,6 +8,7 @@ using Farm.GpuWorker.Consumers;
 using Farm.GpuWorker.Progress;
 using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure;
+using Farm.Infrastructure.Hosting;
 using Farm.Infrastructure.Progress;
 using Farm.Infrastructure.Storage;
 using Farm.Shared.Layout;
@@ -85,7 +86,7 @@ internal static class DemoCommand
 
         var workerOptions = new WorkerOptions { ModelsDir = modelsDir, Slots = 2, Threads = 1, WorkerId = "demo-worker" };
         var factory = new ModelLibraryRendererFactory(modelsDir, FarmHosting.PipelineOptionsFor(workerOptions));
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(HostArgs.NoConfigWatch);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("MassTransit", LogLevel.Warning);
         var logPath = Path.GetFullPath(Path.Combine(".farm", "logs", "demo.log"));
         builder.Logging.ClearProviders();

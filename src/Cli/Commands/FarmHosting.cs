@@ -4,6 +4,7 @@ using Farm.GpuWorker.Models;
 using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure;
 using Farm.Infrastructure.Health;
+using Farm.Infrastructure.Hosting;
 using Farm.Infrastructure.Logging;
 using Farm.Infrastructure.Messaging;
 using Farm.Infrastructure.Progress;
@@ -35,7 +36,7 @@ internal static class FarmHosting
 
     public static WebApplication BuildCoordinator(string[] urls, IReadOnlyDictionary<string, string>? settings = null, bool verbose = false, bool jsonLogs = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(HostArgs.NoConfigWatch);
         builder.Configuration.AddFarmSettings(settings);
         builder.Logging.AddFarmConsole(verbose, jsonLogs);
         builder.WebHost.UseUrls(urls);
@@ -55,7 +56,7 @@ internal static class FarmHosting
 
     public static IHost BuildWorker(WorkerOptions options, IReadOnlyDictionary<string, string>? settings, bool verbose = false, bool jsonLogs = false)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Host.CreateApplicationBuilder(HostArgs.NoConfigWatch);
         builder.Configuration.AddFarmSettings(settings);
         builder.Logging.AddFarmConsole(verbose, jsonLogs);
         try

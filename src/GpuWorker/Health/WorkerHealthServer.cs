@@ -1,5 +1,6 @@
 using Farm.GpuWorker.Rendering;
 using Farm.Infrastructure.Health;
+using Farm.Infrastructure.Hosting;
 using Farm.Infrastructure.Telemetry;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -26,7 +27,7 @@ public sealed class WorkerHealthServer(WorkerOptions options, IBusControl bus, W
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(options.HealthUrls)) return;
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(HostArgs.NoConfigWatch);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.WebHost.UseUrls(options.HealthUrls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.Services.AddHealthChecks()
