@@ -87,6 +87,7 @@ internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources,
         Console.WriteLine(Invariant($"  {scenario.Name}: {verdict}: {settings.Images} images, lost {bucket.Lost}, duplicated {bucket.Duplicated}, ")
                           + Invariant($"{faults.Count} fault(s), recovered in {recovered:F1} s at most, sweep {final?.State ?? "unfinished"} in {seconds:F1} s, {settings.Workers} workers heartbeating and idle")
                           + (problems.Count == 0 ? "" : "\n" + string.Join("\n", problems.Select(p => "    problem: " + p))));
+        if (problems.Count > 0) Console.WriteLine("    the coordinator's last output:\n" + Indent(processes.Coordinator.LastOutput));
         return (scenario, problems.Count == 0, bucket, faults);
     }
 
@@ -132,4 +133,6 @@ internal sealed class ChaosRun(ChaosSettings settings, BenchResources resources,
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string Indent(string text) => string.Join('\n', text.Split('\n').Select(line => "      " + line));
 }
