@@ -170,6 +170,7 @@ std::vector<Choice> candidates() {
       const bool usable = gemm == static_cast<int>(Gemm::Blas) || ft::onednn::available();
       if (usable && (!fixed_gemm || *fixed_gemm == gemm)) all.push_back({tile, static_cast<Gemm>(gemm)});
     }
+  if (all.empty()) throw std::invalid_argument("FARM_ATTENTION_GEMM=onednn, but this libtorch does not expose oneDNN's sgemm: use blas or auto");
   return all;
 }
 
