@@ -81,7 +81,8 @@ int64_t band_rows(const at::Tensor& x) {
   return std::max<int64_t>(4, kBandInputBytes / row_bytes / 4 * 4);  // whole Winograd tiles of 4 rows
 }
 
-// Output rows [first, last) of image n read input rows [first - padding, last + padding) within the image.
+// Output rows [first, last) of a 3×3 convolution read input rows [first - padding, last - padding + 2), clipped to
+// the image; what is clipped becomes the band's own padding above (top) and below (bottom).
 struct Band {
   int64_t first, last, in_first, in_last, top, bottom;
 };
@@ -102,8 +103,8 @@ at::Tensor output_for(const at::Tensor& input, const at::Tensor& w, int64_t padd
                    input.options().memory_format(nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
 }
 
-// Calls visit(n, band, input rows view, output rows view, plan) for every band of every image, in order; the plan is
-// null where oneDNN has none.
+// Calls visit(input rows view, output rows view, plan) for every band of the first `images` images, in order, while
+// it returns true; the plan is null where oneDNN has none.
 template <class Visit>
 void for_each_band(const at::Tensor& input, const at::Tensor& out, const at::Tensor& w, int64_t padding, bool bias, int64_t images, Visit visit) {
   const int64_t rows = band_rows(input), out_height = out.size(2);
